@@ -1,0 +1,2 @@
+/** diffuse4j attention. */
+package dev.diffuse4j.attention;

@@ -1,0 +1,2 @@
+/** diffuse4j bench. */
+package dev.diffuse4j.bench;

@@ -1,0 +1,12 @@
+package dev.diffuse4j.cli;
+
+import picocli.CommandLine;
+
+/** Registers every subcommand; one line per command keeps merges of parallel work trivial. */
+final class Commands {
+    private Commands() {}
+
+    static void register(CommandLine cl) {
+        // subcommands are added here, one per line
+    }
+}

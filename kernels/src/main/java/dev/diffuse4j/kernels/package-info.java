@@ -1,0 +1,2 @@
+/** diffuse4j kernels. */
+package dev.diffuse4j.kernels;

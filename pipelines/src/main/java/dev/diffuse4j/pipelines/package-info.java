@@ -1,0 +1,2 @@
+/** diffuse4j pipelines. */
+package dev.diffuse4j.pipelines;

@@ -1,0 +1,73 @@
+package dev.diffuse4j.runtime.cpu;
+
+import dev.diffuse4j.runtime.DType;
+import dev.diffuse4j.runtime.Device;
+import dev.diffuse4j.runtime.Tensor;
+import dev.diffuse4j.runtime.ops.AttentionCall;
+import dev.diffuse4j.runtime.ops.AttentionResult;
+import dev.diffuse4j.runtime.ops.Backend;
+import dev.diffuse4j.runtime.ops.BinaryOp;
+import dev.diffuse4j.runtime.ops.Conv2dParams;
+import dev.diffuse4j.runtime.ops.UnaryOp;
+
+import java.util.List;
+
+/**
+ * The reference backend: exact F32 arithmetic on host memory, vectorised with the Vector API and
+ * spread over {@link Parallel}'s cores. Each op family lives in its own class.
+ */
+public final class CpuBackend implements Backend {
+    public static final CpuBackend INSTANCE = new CpuBackend();
+
+    private CpuBackend() {}
+
+    @Override public Device device() { return Device.CPU; }
+
+    @Override public Tensor empty(DType dtype, int... shape) { return Tensor.zeros(dtype, shape); }
+
+    @Override public Tensor copyFrom(Tensor src) {
+        if (!src.device().isCpu())
+            throw new IllegalArgumentException("copy to cpu: the " + src.device() + " backend copies its own tensors to the host");
+        return Copy.contiguousCopy(src);
+    }
+
+    @Override public Tensor contiguous(Tensor x) { return Copy.contiguousCopy(x); }
+
+    @Override public Tensor cast(Tensor x, DType to) { return Copy.cast(x, to); }
+
+    @Override public Tensor full(DType dtype, float value, int... shape) { return Copy.full(dtype, value, shape); }
+
+    @Override public Tensor matmul(Tensor a, Tensor b, boolean transA, boolean transB) { return Gemm.matmul(a, b, transA, transB); }
+
+    @Override public Tensor linear(Tensor x, Tensor w, Tensor bias) { return Gemm.linear(x, w, bias); }
+
+    @Override public Tensor conv2d(Tensor x, Tensor w, Tensor bias, Conv2dParams p, Tensor residual) { return Conv.conv2d(x, w, bias, p, residual); }
+
+    @Override public Tensor groupNorm(Tensor x, int groups, Tensor gamma, Tensor beta, float eps, boolean silu) {
+        return Norms.groupNorm(x, groups, gamma, beta, eps, silu);
+    }
+
+    @Override public Tensor layerNorm(Tensor x, Tensor gamma, Tensor beta, float eps) { return Norms.layerNorm(x, gamma, beta, eps); }
+
+    @Override public Tensor softmax(Tensor x) { return Norms.softmax(x); }
+
+    @Override public Tensor unary(UnaryOp op, Tensor x) { return Elementwise.unary(op, x); }
+
+    @Override public Tensor binary(BinaryOp op, Tensor a, Tensor b) { return Elementwise.binary(op, a, b); }
+
+    @Override public Tensor affine(Tensor x, float mul, float add) { return Elementwise.affine(x, mul, add); }
+
+    @Override public Tensor geglu(Tensor x) { return Elementwise.geglu(x); }
+
+    @Override public Tensor concat(List<Tensor> xs, int dim) { return Layout.concat(xs, dim); }
+
+    @Override public Tensor upsampleNearest2x(Tensor x) { return Layout.upsampleNearest2x(x); }
+
+    @Override public Tensor embedding(Tensor table, Tensor ids) { return Layout.embedding(table, ids); }
+
+    @Override public Tensor timestepEmbedding(Tensor t, int dim, boolean flipSinToCos, float freqShift, float maxPeriod) {
+        return Layout.timestepEmbedding(t, dim, flipSinToCos, freqShift, maxPeriod);
+    }
+
+    @Override public AttentionResult attention(AttentionCall call) { return CpuAttention.attention(call); }
+}

@@ -1,0 +1,100 @@
+package dev.diffuse4j.runtime.ops;
+
+import dev.diffuse4j.runtime.DType;
+import dev.diffuse4j.runtime.Device;
+import dev.diffuse4j.runtime.Tensor;
+
+import java.util.List;
+
+/**
+ * The ops SPI (DESIGN §2): every op the models need, with the same semantics on every backend.
+ * Activations are channels-last (NHWC; [B, N, C] for token sequences). Every op returns a new
+ * contiguous tensor that the caller (or its {@link dev.diffuse4j.runtime.Scope}) owns; inputs may be
+ * any strided view. Float inputs may be F32/F16/BF16; results are F32 on the CPU.
+ * Shape and dtype errors throw {@link IllegalArgumentException} naming the op and the shapes.
+ */
+public interface Backend {
+    Device device();
+
+    /** Uninitialised contiguous tensor on this device. */
+    Tensor empty(DType dtype, int... shape);
+
+    /** Copies a tensor from any device into a new contiguous tensor on this one. */
+    Tensor copyFrom(Tensor src);
+
+    /** Contiguous copy (same dtype). */
+    Tensor contiguous(Tensor x);
+
+    /** Converts to another dtype (F32/F16/BF16/F64 and integer types). */
+    Tensor cast(Tensor x, DType to);
+
+    /** Tensor of the given shape filled with a value. */
+    Tensor full(DType dtype, float value, int... shape);
+
+    // ---------------------------------------------------------------- linear algebra
+
+    /**
+     * Batched matrix product: a [..., M, K] (or [..., K, M] when transA), b [..., K, N] (or [..., N, K]
+     * when transB); batch dims broadcast. Result [..., M, N].
+     */
+    Tensor matmul(Tensor a, Tensor b, boolean transA, boolean transB);
+
+    /** y = x W^T + bias: x [..., in], w [out, in] (F32/F16/BF16), bias [out] or null. */
+    Tensor linear(Tensor x, Tensor w, Tensor bias);
+
+    /**
+     * 2-D convolution, NHWC: x [B, H, W, Cin], w [Cout, kh, kw, Cin] (checkpoint OIHW weights are
+     * re-laid once at load), bias [Cout] or null; residual [B, Ho, Wo, Cout] or null is added to the
+     * result (fused skip connection).
+     */
+    Tensor conv2d(Tensor x, Tensor w, Tensor bias, Conv2dParams p, Tensor residual);
+
+    // ---------------------------------------------------------------- normalisation
+
+    /**
+     * GroupNorm over channels-last x [B, ..., C]: statistics per (item, group) over every position and
+     * the group's C/groups channels (biased variance), then per-channel affine; optional fused SiLU.
+     */
+    Tensor groupNorm(Tensor x, int groups, Tensor gamma, Tensor beta, float eps, boolean silu);
+
+    /** LayerNorm over the last dimension with affine gamma/beta (either may be null). */
+    Tensor layerNorm(Tensor x, Tensor gamma, Tensor beta, float eps);
+
+    /** Softmax over the last dimension. */
+    Tensor softmax(Tensor x);
+
+    // ---------------------------------------------------------------- elementwise
+
+    Tensor unary(UnaryOp op, Tensor x);
+
+    /** Broadcasting elementwise op. */
+    Tensor binary(BinaryOp op, Tensor a, Tensor b);
+
+    /** x * mul + add, elementwise. */
+    Tensor affine(Tensor x, float mul, float add);
+
+    /** GEGLU: x [..., 2n] split into value (first half) and gate (second half): value * gelu_erf(gate). */
+    Tensor geglu(Tensor x);
+
+    // ---------------------------------------------------------------- data movement
+
+    /** Concatenation along {@code dim}; every other dimension must agree. */
+    Tensor concat(List<Tensor> xs, int dim);
+
+    /** Nearest-neighbour 2x upsampling of NHWC x [B, H, W, C] -> [B, 2H, 2W, C]. */
+    Tensor upsampleNearest2x(Tensor x);
+
+    /** Rows of {@code table} [V, D] picked by integer {@code ids} [...] -> [..., D]; out-of-range ids are an error. */
+    Tensor embedding(Tensor table, Tensor ids);
+
+    /**
+     * Sinusoidal timestep embedding of t [B] (float): freq_i = exp(-ln(maxPeriod) * i / (half - freqShift)),
+     * result [B, dim] = [sin(t f) | cos(t f)], or [cos | sin] when flipSinToCos.
+     */
+    Tensor timestepEmbedding(Tensor t, int dim, boolean flipSinToCos, float freqShift, float maxPeriod);
+
+    // ---------------------------------------------------------------- attention
+
+    /** The attention op of DESIGN §3. */
+    AttentionResult attention(AttentionCall call);
+}

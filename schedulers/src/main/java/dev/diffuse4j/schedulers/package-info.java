@@ -1,0 +1,2 @@
+/** diffuse4j schedulers. */
+package dev.diffuse4j.schedulers;
