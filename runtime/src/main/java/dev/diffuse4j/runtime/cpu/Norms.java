@@ -74,9 +74,11 @@ final class Norms {
             }
         });
 
-        // Combine channels into groups (parallel-variance formula) in double.
+        // Combine channels into groups (parallel-variance formula) in double. The group mean is split
+        // into a float part, subtracted from x, and a remainder folded into the shift, so a mean far
+        // from zero costs no accuracy.
         int cg = c / groups;
-        float[][] mean = new float[batch][c], scale = new float[batch][c];
+        float[][] mean = new float[batch][c], scale = new float[batch][c], shiftOut = new float[batch][c];
         for (int i = 0; i < batch; i++) {
             double[] s1 = new double[c], s2 = new double[c];
             for (int t = i * perItem; t < (i + 1) * perItem; t++)
@@ -84,10 +86,9 @@ final class Norms {
                     s1[ch] += partial[t][ch];
                     s2[ch] += partial[t][c + ch];
                 }
+            double[] cm = new double[cg];
             for (int grp = 0; grp < groups; grp++) {
-                double gm = 0;
-                double[] cm = new double[cg];
-                double m2 = 0;
+                double gm = 0, m2 = 0;
                 for (int j = 0; j < cg; j++) {
                     int ch = grp * cg + j;
                     double d = s1[ch] / positions;
@@ -98,16 +99,19 @@ final class Norms {
                 gm /= cg;
                 for (int j = 0; j < cg; j++) m2 += positions * (cm[j] - gm) * (cm[j] - gm);
                 double rstd = 1.0 / Math.sqrt(m2 / ((double) positions * cg) + eps);
+                float hi = (float) gm;
+                double lo = gm - hi;
                 for (int j = 0; j < cg; j++) {
                     int ch = grp * cg + j;
-                    mean[i][ch] = (float) gm;
-                    scale[i][ch] = (float) (g == null ? rstd : g[ch] * rstd);
+                    double sc = g == null ? rstd : g[ch] * rstd;
+                    mean[i][ch] = hi;
+                    scale[i][ch] = (float) sc;
+                    shiftOut[i][ch] = (float) ((b == null ? 0 : b[ch]) - lo * sc);
                 }
             }
         }
 
         // Pass 2: (x - mean) * gamma * rstd + beta, then SiLU.
-        float[] zeros = b == null ? new float[c] : b;
         w.forEachRow((row, col, len, off) -> {
             int item = (int) (row / positions);
             MemorySegment src = xs;
@@ -117,7 +121,7 @@ final class Norms {
                 sb = 0;
                 Floats.load(xs, dt, off[0], stride, src, 0, c);
             }
-            normaliseRow(src, sb, os, row * c * 4, c, mean[item], scale[item], zeros, silu);
+            normaliseRow(src, sb, os, row * c * 4, c, mean[item], scale[item], shiftOut[item], silu);
         });
         return out;
     }
@@ -201,27 +205,31 @@ final class Norms {
                 Floats.load(xs, dt, off[0], stride, src, 0, d);
             }
             long db = row * d * 4;
-            double mean = sum(src, sb, d, 0f) / d;
-            double var = sumSquares(src, sb, d, (float) mean) / d;
-            float rstd = (float) (1.0 / Math.sqrt(var + eps));
-            layerNormRow(src, sb, os, db, d, (float) mean, rstd, g, b);
+            // Summing x - x[0] keeps float partial sums small when the row sits far from zero.
+            float first = d == 0 ? 0f : src.get(Floats.F32, sb);
+            double mean = first + sum(src, sb, d, first) / d;
+            float hi = (float) mean;
+            double var = sumSquares(src, sb, d, hi) / d - (mean - hi) * (mean - hi);
+            double rstd = 1.0 / Math.sqrt(Math.max(var, 0) + eps);
+            layerNormRow(src, sb, os, db, d, hi, (float) rstd, (float) ((mean - hi) * rstd), g, b);
         });
         return out;
     }
 
+    /** y = ((x - mean) * rstd - meanLoTimesRstd) * gamma + beta; the mean is hi (float) + lo, see groupNorm. */
     private static void layerNormRow(MemorySegment s, long sb, MemorySegment d, long db, int n,
-                                     float mean, float rstd, float[] gamma, float[] beta) {
-        FloatVector m = FloatVector.broadcast(F, mean), r = FloatVector.broadcast(F, rstd);
+                                     float mean, float rstd, float meanLoTimesRstd, float[] gamma, float[] beta) {
+        FloatVector m = FloatVector.broadcast(F, mean), r = FloatVector.broadcast(F, rstd), c = FloatVector.broadcast(F, -meanLoTimesRstd);
         int i = 0;
         for (int up = F.loopBound(n); i < up; i += LANES) {
-            FloatVector y = FloatVector.fromMemorySegment(F, s, sb + 4L * i, ORDER).sub(m).mul(r);
+            FloatVector y = FloatVector.fromMemorySegment(F, s, sb + 4L * i, ORDER).sub(m).fma(r, c);
             if (gamma != null) y = y.mul(FloatVector.fromArray(F, gamma, i));
             if (beta != null) y = y.add(FloatVector.fromArray(F, beta, i));
             y.intoMemorySegment(d, db + 4L * i, ORDER);
         }
         if (i < n) {
             VectorMask<Float> k = F.indexInRange(i, n);
-            FloatVector y = FloatVector.fromMemorySegment(F, s, sb + 4L * i, ORDER, k).sub(m).mul(r);
+            FloatVector y = FloatVector.fromMemorySegment(F, s, sb + 4L * i, ORDER, k).sub(m).fma(r, c);
             if (gamma != null) y = y.mul(FloatVector.fromArray(F, gamma, i, k));
             if (beta != null) y = y.add(FloatVector.fromArray(F, beta, i, k));
             y.intoMemorySegment(d, db + 4L * i, ORDER, k);
