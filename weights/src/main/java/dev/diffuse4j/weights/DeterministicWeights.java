@@ -106,6 +106,14 @@ public final class DeterministicWeights implements TensorSource {
         return t;
     }
 
+    /** Writes a key's values into an existing contiguous F32 CPU tensor of the key's shape (no allocation). */
+    public void fillInto(String key, Tensor out) {
+        TensorInfo info = info(key);
+        if (!Arrays.equals(out.shape(), info.shape()))
+            throw new WeightsException("deterministic weights: " + key + " has shape " + Arrays.toString(info.shape()) + ", the target is " + out.describe());
+        fill(out, fnv1a64(key), kinds.get(key), fanIn(info.shape()));
+    }
+
     @Override
     public String describe() { return "deterministic weights (WEIGHTS.md) over " + infos.size() + " keys"; }
 

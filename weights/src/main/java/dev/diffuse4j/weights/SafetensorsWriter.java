@@ -11,6 +11,7 @@ import dev.diffuse4j.runtime.Tensor;
 import java.io.IOException;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.channels.FileChannel;
@@ -166,13 +167,23 @@ public final class SafetensorsWriter {
                 writeFully(ch, bytes.asSlice(p, Math.min(CHUNK, bytes.byteSize() - p)).asByteBuffer());
             return;
         }
-        // Strided or converted: element by element through the scratch buffer.
         DType from = t.dtype(), to = e.dtype();
         int outSize = to.byteSize();
+        long perChunk = scratch.byteSize() / outSize;
+        if (t.isContiguous()) {
+            // Converted: a scratch-buffer's worth of elements at a time.
+            long base = t.offset() * from.byteSize();
+            for (long i = 0; i < n; i += perChunk) {
+                long count = Math.min(perChunk, n - i);
+                convert(seg, base + i * from.byteSize(), from, scratch, to, count);
+                writeFully(ch, scratch.asSlice(0, count * outSize).asByteBuffer());
+            }
+            return;
+        }
+        // Strided: element by element in logical order.
         long fill = 0;
-        boolean contiguous = t.isContiguous();
         for (long i = 0; i < n; i++) {
-            long src = contiguous ? (t.offset() + i) * from.byteSize() : t.byteOffsetOf(i);
+            long src = t.byteOffsetOf(i);
             if (from == to) MemorySegment.copy(seg, src, scratch, fill, outSize);
             else Numbers.writeFloat(scratch, to, fill, Numbers.readFloat(seg, from, src));
             fill += outSize;
@@ -182,6 +193,20 @@ public final class SafetensorsWriter {
             }
         }
         if (fill > 0) writeFully(ch, scratch.asSlice(0, fill).asByteBuffer());
+    }
+
+    /** {@code count} contiguous floats of one dtype to another; the F32 -> F16/BF16 paths are tight loops. */
+    private static void convert(MemorySegment src, long srcOff, DType from, MemorySegment dst, DType to, long count) {
+        if (from == DType.F32 && to == DType.F16) {
+            for (long i = 0; i < count; i++)
+                dst.set(ValueLayout.JAVA_SHORT_UNALIGNED, 2 * i, Float.floatToFloat16(src.get(ValueLayout.JAVA_FLOAT_UNALIGNED, srcOff + 4 * i)));
+        } else if (from == DType.F32 && to == DType.BF16) {
+            for (long i = 0; i < count; i++)
+                dst.set(ValueLayout.JAVA_SHORT_UNALIGNED, 2 * i, Numbers.f32ToBf16(src.get(ValueLayout.JAVA_FLOAT_UNALIGNED, srcOff + 4 * i)));
+        } else {
+            int in = from.byteSize(), out = to.byteSize();
+            for (long i = 0; i < count; i++) Numbers.writeFloat(dst, to, out * i, Numbers.readFloat(src, from, srcOff + in * i));
+        }
     }
 
     private static void writeFully(FileChannel ch, ByteBuffer b) throws IOException {

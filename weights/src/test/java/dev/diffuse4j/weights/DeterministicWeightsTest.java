@@ -140,6 +140,19 @@ class DeterministicWeightsTest {
     }
 
     @Test
+    void fillIntoAnExistingTensorEqualsTensor() {
+        try (DeterministicWeights w = examples(); Tensor buffer = Tensor.zeros(DType.F32, 32 * 4 * 3 * 3 + 5);
+             Tensor view = buffer.slice(0, 0, 32 * 4 * 3 * 3); Tensor target = view.reshape(32, 4, 3, 3); Tensor want = w.tensor(CONV)) {
+            w.fillInto(CONV, target);
+            assertEquals(List.of(want.toFloatArray().length), List.of(target.toFloatArray().length));
+            org.junit.jupiter.api.Assertions.assertArrayEquals(want.toFloatArray(), target.toFloatArray());
+            assertEquals(0f, buffer.getFloat(32 * 4 * 3 * 3), "nothing past the target is written");
+            WeightsException e = assertThrows(WeightsException.class, () -> w.fillInto(Q, target));
+            assertTrue(e.getMessage().contains("[768, 768]"), e.getMessage());
+        }
+    }
+
+    @Test
     void buffersAreRefusedByName() {
         WeightsException e = assertThrows(WeightsException.class, () -> new DeterministicWeights(
                 List.of(new TensorInfo("cond_stage_model.transformer.text_model.embeddings.position_ids", DType.I64, new int[]{77}))));
