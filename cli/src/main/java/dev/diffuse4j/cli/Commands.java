@@ -8,5 +8,6 @@ final class Commands {
 
     static void register(CommandLine cl) {
         // subcommands are added here, one per line
+        cl.addSubcommand(new GoldensCommand());
     }
 }
