@@ -72,17 +72,18 @@ public final class Goldens {
      */
     public static Report run(Path dir, Device device, Collection<String> only, PrintStream out) throws IOException {
         List<GoldenCase> all = cases(dir);
-        Set<String> wanted = new LinkedHashSet<>(only);
+        Set<String> wanted = new LinkedHashSet<>(only), unmatched = new LinkedHashSet<>(only);
         Map<String, GoldenCaseRunner> runners = runners();
         List<CaseResult> results = new ArrayList<>();
         out.printf(Locale.ROOT, "goldens %s on %s: %d case(s)%n", dir, device, wanted.isEmpty() ? all.size() : wanted.size());
         for (GoldenCase gc : all) {
-            if (!wanted.isEmpty() && !wanted.remove(gc.name())) continue;
+            if (!wanted.isEmpty() && !wanted.contains(gc.name())) continue;
+            unmatched.remove(gc.name());
             CaseResult r = runOne(gc, runners.get(gc.kind()), device);
             print(r, out);
             results.add(r);
         }
-        for (String missing : wanted) {
+        for (String missing : unmatched) {
             CaseResult r = new CaseResult(missing, "?", List.of(), "no case named " + missing + " in " + dir.resolve("manifest.json"), 0);
             print(r, out);
             results.add(r);
