@@ -71,7 +71,11 @@ public final class ClipTextModel implements AutoCloseable {
      * that is not the CPU. The model owns them; close it to release them.
      */
     public static ClipTextModel load(ClipTextConfig config, TensorSource source, ClipWeightLayout layout, Device device) {
-        Map<String, Tensor> bound = WeightBinder.bind(parameters(config), source, layout.mapping(), layout::belongs, layout::ignorable);
+        Map<String, Tensor> bound;
+        try (ReadOnceSource once = new ReadOnceSource(source)) {
+            bound = WeightBinder.bind(parameters(config), once, layout.mapping(), layout::belongs, layout::ignorable);
+        }
+        bound.values().forEach(Scope::detach); // the model owns them, whatever scope the caller has open
         try {
             if (!device.isCpu()) {
                 for (Map.Entry<String, Tensor> e : bound.entrySet()) {
@@ -101,6 +105,7 @@ public final class ClipTextModel implements AutoCloseable {
      *                     from the end: -2 is the penultimate layer's output, before the final norm)
      */
     public ClipTextOutput forward(Tensor inputIds, int... hiddenStates) {
+        checkIds(inputIds);
         TreeSet<Integer> wanted = new TreeSet<>();
         for (int i : hiddenStates) wanted.add(normalizeHiddenIndex(i, layers.size()));
         int[] eos = eosPositions(inputIds);
@@ -128,6 +133,7 @@ public final class ClipTextModel implements AutoCloseable {
      * SDXL's context. The caller owns the result.
      */
     public Tensor hiddenState(Tensor inputIds, int index) {
+        checkIds(inputIds);
         int idx = normalizeHiddenIndex(index, layers.size());
         return run(inputIds, idx, new TreeSet<>(), new HashMap<>());
     }
@@ -157,8 +163,7 @@ public final class ClipTextModel implements AutoCloseable {
         }
     }
 
-    /** token_embedding[ids] + position_embedding[0..L-1] -> [B, L, D]. */
-    private Tensor embed(Tensor inputIds) {
+    private void checkIds(Tensor inputIds) {
         if (inputIds.rank() != 2)
             throw new IllegalArgumentException("CLIP text model: input ids must be [batch, length], got " + inputIds.describe());
         if (inputIds.dtype().isFloating())
@@ -166,6 +171,11 @@ public final class ClipTextModel implements AutoCloseable {
         int len = inputIds.dim(1);
         if (len < 1 || len > config.maxPositions())
             throw new IllegalArgumentException("CLIP text model: sequence length " + len + " is outside 1.." + config.maxPositions());
+    }
+
+    /** token_embedding[ids] + position_embedding[0..L-1] -> [B, L, D]. */
+    private Tensor embed(Tensor inputIds) {
+        int len = inputIds.dim(1);
         try (Scope s = Scope.open()) {
             Tensor ids = onDevice(inputIds);
             Tensor tokens = Ops.embedding(tokenEmbedding, ids);

@@ -12,8 +12,10 @@ final class TinyClip {
     private TinyClip() {}
 
     /** Byte-level vocabulary (258: bos 256, eos 257), 12 positions, 3 layers of width 16 with 4 heads. */
-    static ClipTextConfig config(ClipActivation act, boolean projection) {
-        return new ClipTextConfig(258, 16, 40, 4, 3, 12, act, 1e-5f, projection, 8, 257, 0);
+    static ClipTextConfig config(ClipActivation act, boolean projection) { return config(act, projection, 16); }
+
+    static ClipTextConfig config(ClipActivation act, boolean projection, int hidden) {
+        return new ClipTextConfig(258, hidden, 40, 4, 3, 12, act, 1e-5f, projection, 8, 257, 0);
     }
 
     /** Parameter name -> (shape, values), in transformers naming. */
