@@ -34,7 +34,6 @@ public record ClipTextOutput(Tensor lastHiddenState, Map<Integer, Tensor> hidden
 
     @Override
     public void close() {
-        // A hidden state may be the same tensor object twice only through the map, which holds distinct values.
         if (lastHiddenState != null) lastHiddenState.close();
         hiddenStates.values().forEach(Tensor::close);
         if (pooled != null) pooled.close();
