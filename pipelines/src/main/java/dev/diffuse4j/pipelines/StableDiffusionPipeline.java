@@ -77,6 +77,7 @@ public final class StableDiffusionPipeline {
 
             t0 = System.nanoTime();
             int total = scheduler.numSteps() - start;
+            listener.onStart(total);
             for (int i = start; i < scheduler.numSteps(); i++) {
                 float[] modelIn = scheduler.scaleModelInput(latents, i);
                 float[] out;

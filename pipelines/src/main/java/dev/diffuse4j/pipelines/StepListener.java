@@ -5,6 +5,9 @@ public interface StepListener {
     /** A phase ("text encoder", "denoise", "vae decode") finished after {@code seconds}. */
     default void onPhase(String phase, double seconds) {}
 
+    /** Sampling of {@code total} steps begins. */
+    default void onStart(int total) {}
+
     /** Sampling step {@code done} of {@code total} finished. */
     default void onStep(int done, int total) {}
 
