@@ -87,7 +87,7 @@ public final class ModelLoader {
     }
 
     static StableDiffusion fromDiffusers(DiffusersFolder f, Options o) throws IOException {
-        ModelFamily family = requireKnown(f.family(), f.path());
+        ModelFamily family = structuralFamily(f);
         boolean xl = family == ModelFamily.SDXL_BASE;
         Device d = o.device();
         List<AutoCloseable> loaded = new ArrayList<>();
@@ -129,15 +129,19 @@ public final class ModelLoader {
         List<AutoCloseable> loaded = new ArrayList<>();
         try {
             UNet2DConditionModel unet = track(loaded, UNetLoader.fromSingleFile(null, s.weights(Component.UNET), d));
-            AutoencoderKL vae = track(loaded, VaeLoader.fromSingleFile(xl ? VaeConfig.SDXL : VaeConfig.SD15, s.weights(Component.VAE), AutoencoderKL.Part.BOTH, d));
+            String vaePrefix = s.prefix(Component.VAE);
+            VaeConfig vaeConfig = VaeConfigInference.infer(s.weights(Component.VAE), vaePrefix,
+                    xl ? VaeConfig.SDXL.scalingFactor() : VaeConfig.SD15.scalingFactor(), xl ? 1024 : 512);
+            AutoencoderKL vae = track(loaded, VaeLoader.load(vaeConfig, s.weights(Component.VAE), AutoencoderKL.Part.BOTH,
+                    new dev.diffuse4j.model.vae.LdmVaeMapping(vaeConfig, vaePrefix), k -> k.startsWith(vaePrefix), d));
             ClipTokenizer tok1 = ClipTokenizer.load(tokDir);
             PromptEncoder prompts;
             if (xl) {
-                ClipTextModel clipL = track(loaded, ClipTextModel.load(ClipTextConfig.CLIP_L, s.weights(Component.TEXT_ENCODER), ClipWeightLayout.SDXL_SINGLE_FILE_CLIP_L, d));
-                ClipTextModel bigG = track(loaded, ClipTextModel.load(ClipTextConfig.OPENCLIP_BIGG, s.weights(Component.TEXT_ENCODER_2), ClipWeightLayout.SDXL_SINGLE_FILE_OPENCLIP, d));
+                ClipTextModel clipL = track(loaded, loadClip(s, Component.TEXT_ENCODER, ClipWeightLayout.SDXL_SINGLE_FILE_CLIP_L, d));
+                ClipTextModel bigG = track(loaded, loadClip(s, Component.TEXT_ENCODER_2, ClipWeightLayout.SDXL_SINGLE_FILE_OPENCLIP, d));
                 prompts = new SdxlPrompts(tok1, clipL, tok1.withPad(PadToken.addedSpecial("!", 0)), bigG, o.clipSkip());
             } else {
-                ClipTextModel clipL = track(loaded, ClipTextModel.load(ClipTextConfig.CLIP_L, s.weights(Component.TEXT_ENCODER), ClipWeightLayout.SD15_SINGLE_FILE, d));
+                ClipTextModel clipL = track(loaded, loadClip(s, Component.TEXT_ENCODER, ClipWeightLayout.SD15_SINGLE_FILE, d));
                 prompts = new Sd15Prompts(tok1, clipL, o.clipSkip());
             }
             return new StableDiffusion(family, prompts, unet, vae, defaultScheduler(family), xl, d,
@@ -146,6 +150,25 @@ public final class ModelLoader {
             closeAll(loaded);
             throw e;
         }
+    }
+
+    /** CLIP text models in single files: shapes give the config; both CLIP-L and bigG use 64-wide heads. */
+    private static ClipTextModel loadClip(SingleFileCheckpoint s, Component c, ClipWeightLayout layout, Device d) {
+        var src = s.weights(c);
+        ClipTextConfig config = layout.inferConfig(src, 64);
+        return ClipTextModel.load(config, src, layout, d);
+    }
+
+    /**
+     * A diffusers folder's family; folders the detector cannot place (tiny test models, fine-tunes
+     * with other widths) are treated by their structure: a second text encoder and text_time added
+     * conditioning make an SDXL-style pipeline, otherwise SD1.5-style.
+     */
+    static ModelFamily structuralFamily(DiffusersFolder f) {
+        ModelFamily detected = f.family().family();
+        if (detected != ModelFamily.UNKNOWN) return detected;
+        boolean xl = f.has(Component.TEXT_ENCODER_2) && "text_time".equals(f.config(Component.UNET).path("addition_embed_type").asText(""));
+        return xl ? ModelFamily.SDXL_BASE : ModelFamily.SD15;
     }
 
     /** The family's standard scheduler config (what its diffusers repo ships). */
