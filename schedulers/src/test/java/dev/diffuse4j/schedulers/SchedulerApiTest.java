@@ -59,6 +59,19 @@ class SchedulerApiTest {
     }
 
     @Test
+    void ddimTakesExplicitVarianceNoiseLikeDiffusers() {
+        DdimScheduler s = new DdimScheduler(SD, 1f);
+        s.setTimesteps(10);
+        float[] x = PhiloxGaussian.seeded(10).next(32), e = PhiloxGaussian.seeded(11).next(32);
+        float[] z = PhiloxGaussian.seeded(12).next(32);
+        assertArrayEquals(s.step(e, 4, x, PhiloxGaussian.seeded(12)), s.stepWithNoise(e, 4, x, z));
+        assertThrows(IllegalArgumentException.class, () -> s.stepWithNoise(e, 4, x, new float[31]));
+        DdimScheduler deterministic = new DdimScheduler(SD);
+        deterministic.setTimesteps(10);
+        assertArrayEquals(deterministic.step(e, 4, x, null), deterministic.stepWithNoise(e, 4, x, z), "eta 0 ignores the noise");
+    }
+
+    @Test
     void acceptsHalfPrecisionTensorsAndReturnsF32() {
         EulerDiscreteScheduler s = new EulerDiscreteScheduler(SD);
         s.setTimesteps(5);
