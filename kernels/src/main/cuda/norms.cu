@@ -154,21 +154,22 @@ __device__ void group_norm_apply_impl(const T* __restrict__ x, T* __restrict__ o
 
 // ------------------------------------------------------------------------------------ AdaIN statistics
 // x [B, N, C] rows of N tokens: mean and sqrt(unbiased var + eps) per (item, channel) into
-// mean/std [B, C]. Block (32, 8): 32 channels by 8 token lanes.
+// mean/std [B, C]. 256 threads: 32 channels by 8 token lanes.
 template <typename T>
 __device__ void channel_stats_impl(const T* __restrict__ x, long long tokenStride, long long batchStride,
                                    float* __restrict__ mean, float* __restrict__ stdv, int N, int C, float eps) {
     __shared__ float sh[3][8][33];
-    int b = blockIdx.y, c = blockIdx.x * 32 + threadIdx.x;
+    const int tx = threadIdx.x & 31, ty = threadIdx.x >> 5;
+    int b = blockIdx.y, c = blockIdx.x * 32 + tx;
     ShiftedSums acc;
     if (c < C)
-        for (int t = threadIdx.y; t < N; t += 8) acc.add(to_f32(x[b * batchStride + (long long)t * tokenStride + c]));
+        for (int t = ty; t < N; t += 8) acc.add(to_f32(x[b * batchStride + (long long)t * tokenStride + c]));
     Moments m = acc.moments();
-    sh[0][threadIdx.y][threadIdx.x] = m.n; sh[1][threadIdx.y][threadIdx.x] = m.mean; sh[2][threadIdx.y][threadIdx.x] = m.m2;
+    sh[0][ty][tx] = m.n; sh[1][ty][tx] = m.mean; sh[2][ty][tx] = m.m2;
     __syncthreads();
-    if (threadIdx.y == 0 && c < C) {
+    if (ty == 0 && c < C) {
         Moments r{0.f, 0.f, 0.f};
-        for (int k = 0; k < 8; k++) r.merge(sh[0][k][threadIdx.x], sh[1][k][threadIdx.x], sh[2][k][threadIdx.x]);
+        for (int k = 0; k < 8; k++) r.merge(sh[0][k][tx], sh[1][k][tx], sh[2][k][tx]);
         mean[(long long)b * C + c] = r.mean;
         stdv[(long long)b * C + c] = sqrtf(r.m2 / fmaxf(r.n - 1.f, 1.f) + eps);
     }
