@@ -29,6 +29,12 @@ struct AttnParams {
     float weight[ATT_MAX_B];            // accumulate mode: out += weight[b] * attention
 };
 
+// Mirrored by CudaAttention.params in the Java backend.
+static_assert(sizeof(AttnSeg) == 64, "AttnSeg layout");
+static_assert(sizeof(AttnParams) == 1160 && offsetof(AttnParams, lse) == 48 && offsetof(AttnParams, B) == 104 &&
+              offsetof(AttnParams, nseg) == 120 && offsetof(AttnParams, seg) == 136 && offsetof(AttnParams, map) == 392 &&
+              offsetof(AttnParams, weight) == 904, "AttnParams layout");
+
 // Tail of the kernels: write one output element (or accumulate into the F32 buffer).
 template <typename T>
 __device__ __forceinline__ void attn_store(const AttnParams& p, int b, int q, int col, float v) {

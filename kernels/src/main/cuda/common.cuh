@@ -4,6 +4,7 @@
 #include <cuda_fp16.h>
 #include <cuda_bf16.h>
 #include <stdint.h>
+#include <stddef.h>
 
 // Dtype codes passed from Java (CudaDType.code()); keep in sync.
 enum DCode : int { D_F32 = 0, D_F16 = 1, D_BF16 = 2, D_I32 = 3, D_I64 = 4, D_NONE = -1 };
@@ -52,6 +53,8 @@ struct Strided {
     long long shape[MAX_RANK];
     long long stride[MAX_RANK];
 };
+
+static_assert(sizeof(Strided) == 136, "Strided layout is mirrored by CStruct.strided in the Java backend");
 
 // Element offset of flat row-major index i in a strided view.
 __device__ __forceinline__ long long strided_offset(const Strided& s, long long i) {

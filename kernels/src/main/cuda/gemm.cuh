@@ -23,6 +23,11 @@ struct GemmArgs {
 // M = Bn*Ho*Wo and K = kh*kw*Cin in (r, s, c) order.
 struct ConvArgs { int Bn, H, W, Cin, Ho, Wo, kh, kw, sh, sw, pt, pl; };
 
+// Mirrored by CudaLinalg.gemmArgs / conv2d in the Java backend.
+static_assert(sizeof(GemmArgs) == 152 && offsetof(GemmArgs, lda) == 40 && offsetof(GemmArgs, sA) == 72 &&
+              offsetof(GemmArgs, a_k) == 104 && offsetof(GemmArgs, M) == 128 && offsetof(GemmArgs, alpha) == 144, "GemmArgs layout");
+static_assert(sizeof(ConvArgs) == 48, "ConvArgs layout");
+
 constexpr int GEMM_BK = 32;
 
 // A rows of a plain row-major matrix.

@@ -178,6 +178,7 @@ __device__ void channel_stats_impl(const T* __restrict__ x, long long tokenStrid
 // AdaIN as a per-(item, channel) affine x' = x * a + c: item i normalised from row src[i] to row
 // ref[i]'s statistics; ref[i] < 0 gives the identity. mean/std [rows, C]; a/c [B, C] F32.
 struct RowPairs { int n; int src[128]; int ref[128]; };
+static_assert(sizeof(RowPairs) == 1028, "RowPairs layout (CudaAttention.affine)");
 extern "C" __global__ void adain_coefficients(const float* __restrict__ mean, const float* __restrict__ stdv, RowPairs rows,
                                               int C, float* __restrict__ a, float* __restrict__ c) {
     GRID_STRIDE_LOOP(i, (long long)rows.n * C) {

@@ -75,13 +75,13 @@ final class CudaAllocator {
     private static Block take(TreeMap<Long, ArrayDeque<Block>> lists, long size) {
         Map.Entry<Long, ArrayDeque<Block>> e = lists.ceilingEntry(size);
         if (e == null || e.getKey() > 2 * size) return null;
-        Block b = e.getValue().poll();
+        Block b = e.getValue().pop();  // most recently freed first: likely still in L2
         if (e.getValue().isEmpty()) lists.remove(e.getKey());
         return b;
     }
 
     private static void put(TreeMap<Long, ArrayDeque<Block>> lists, Block b) {
-        lists.computeIfAbsent(b.size, k -> new ArrayDeque<>()).add(b);
+        lists.computeIfAbsent(b.size, k -> new ArrayDeque<>()).push(b);
     }
 
     private Block driverAllocate(long size, long requested, String op) {

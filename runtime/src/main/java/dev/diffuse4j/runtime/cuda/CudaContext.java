@@ -34,7 +34,7 @@ final class CudaContext {
     final long totalMemory;
     final CUstream stream = new CUstream();
     /** Synchronise and check after every launch (-Dd4j.cuda.sync=true): slower, names the failing op. */
-    final boolean syncEachLaunch = Boolean.getBoolean("d4j.cuda.sync");
+    volatile boolean syncEachLaunch = Boolean.getBoolean("d4j.cuda.sync");
 
     private final CUcontext context = new CUcontext();
     private final CUdevice device = new CUdevice();

@@ -22,12 +22,19 @@ final class CudaDriver {
             JCudaDriver.setExceptionsEnabled(false);  // first touch loads libJCudaDriver (and libcuda.so.1)
             loaded = true;
         } catch (LinkageError | RuntimeException e) {
-            String msg = String.valueOf(e.getMessage());
-            loadFailure = msg.contains("libcuda") || msg.contains("cannot open shared object")
-                    ? "no CUDA driver (libcuda.so.1 could not be loaded: " + firstLine(msg) + ")"
-                    : "the JCuda driver native library could not be loaded (" + e.getClass().getSimpleName() + ": " + firstLine(msg) + ")";
+            loadFailure = explain(String.valueOf(e.getMessage()), e);
             throw new CudaUnavailableException(loadFailure, e);
         }
+    }
+
+    /** JCuda's load error lists each attempt; keep the line that says what is missing. */
+    private static String explain(String msg, Throwable e) {
+        if (msg.contains("libcuda.so.1") && msg.contains("cannot open shared object file"))
+            return "no CUDA driver: libcuda.so.1 was not found (install the NVIDIA driver; the kernels need R580 / CUDA 13.0 or newer)";
+        for (String line : msg.split("\n"))
+            if (line.contains("cannot open shared object file") || line.contains("undefined symbol") || line.contains("GLIBC"))
+                return "the JCuda driver native library could not be loaded: " + line.strip();
+        return "the JCuda driver native library could not be loaded (" + e.getClass().getSimpleName() + ": " + firstLine(msg) + ")";
     }
 
     /** "CUDA_ERROR_OUT_OF_MEMORY (2): out of memory". */
