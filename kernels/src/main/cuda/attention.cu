@@ -29,7 +29,7 @@ __device__ __forceinline__ void fa_load(T* tile, const T* base, long long tokStr
     for (int id = threadIdx.x; id < FA_BK * CPR; id += FA_THREADS) {
         int r = id / CPR, c = id - r * CPR;
         const T* src = (r0 + r < nrows && c * 8 < D) ? base + (long long)(r0 + r) * tokStride + c * 8 : nullptr;
-        cp_async16(tile + r * LD + c * 8, src);
+        cp_async16(tile + r * LD + c * 8, src, base);
     }
 }
 

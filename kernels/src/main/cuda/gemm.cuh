@@ -116,18 +116,18 @@ __device__ __forceinline__ void tc_gemm_body(const GemmArgs& g, const ConvArgs& 
 #pragma unroll
         for (int i = 0; i < Cfg::A_CHUNKS; i++) {
             int id = tid + i * Cfg::THREADS, r = id / 4, c = id % 4;
-            cp_async16(a + swz_k(r, c), al.ptr(i, k0 + c * 8));
+            cp_async16(a + swz_k(r, c), al.ptr(i, k0 + c * 8), A);
         }
 #pragma unroll
         for (int i = 0; i < Cfg::B_CHUNKS; i++) {
             int id = tid + i * Cfg::THREADS;
             if constexpr (B_KMAJOR) {
                 int r = id / 4, c = id % 4, n = bn + r, k = k0 + c * 8;
-                cp_async16(b + swz_k(r, c), (n < g.N && k < g.K) ? B + (long long)n * g.ldb + k : nullptr);
+                cp_async16(b + swz_k(r, c), (n < g.N && k < g.K) ? B + (long long)n * g.ldb + k : nullptr, B);
             } else {
                 constexpr int CPR = BN / 8;  // chunks per k row
                 int r = id / CPR, c = id % CPR, k = k0 + r, n = bn + c * 8;
-                cp_async16(b + swz_n<BN>(r, c), (k < g.K && n < g.N) ? B + (long long)k * g.ldb + n : nullptr);
+                cp_async16(b + swz_n<BN>(r, c), (k < g.K && n < g.N) ? B + (long long)k * g.ldb + n : nullptr, B);
             }
         }
     };

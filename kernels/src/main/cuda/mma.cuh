@@ -6,10 +6,11 @@
 __device__ __forceinline__ uint32_t smem_addr(const void* p) { return (uint32_t)__cvta_generic_to_shared(p); }
 
 // 16-byte global -> shared copy; src == nullptr writes zeros (src-size 0), which is how tiles
-// are padded at matrix edges and conv borders.
-__device__ __forceinline__ void cp_async16(void* dst, const void* src) {
+// are padded at matrix edges and conv borders. `safe` is any valid global address (the tensor's
+// base) given to the instruction in that case; nothing is read from it.
+__device__ __forceinline__ void cp_async16(void* dst, const void* src, const void* safe) {
     int n = src ? 16 : 0;
-    const void* s = src ? src : dst;  // any valid address; nothing is read when n == 0
+    const void* s = src ? src : safe;
     asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;\n" ::"r"(smem_addr(dst)), "l"(s), "r"(n));
 }
 __device__ __forceinline__ void cp_async_commit() { asm volatile("cp.async.commit_group;\n" ::); }
