@@ -8,5 +8,8 @@ final class Commands {
 
     static void register(CommandLine cl) {
         // subcommands are added here, one per line
+        cl.addSubcommand(new InspectCommand());
+        cl.addSubcommand(new GoldensCommand());
+        cl.addSubcommand(new GenerateCommand());
     }
 }

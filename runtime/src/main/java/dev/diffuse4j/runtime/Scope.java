@@ -59,6 +59,16 @@ public final class Scope implements AutoCloseable {
         return ts;
     }
 
+    /**
+     * Empties this scope without closing anything and returns what it held: the caller now owns
+     * those tensors (a model loader takes its weights this way, so they outlive the scope).
+     */
+    public List<Tensor> takeAll() {
+        List<Tensor> all = new ArrayList<>(tensors.keySet());
+        tensors.clear();
+        return all;
+    }
+
     /** Detaches a tensor from every scope: the caller now owns it and must close it. */
     public static Tensor detach(Tensor t) {
         for (Scope s = CURRENT.get(); s != null; s = s.parent) s.tensors.remove(t);

@@ -7,6 +7,7 @@ import dev.diffuse4j.runtime.ops.Ops;
 /**
  * NHWC convolution. Checkpoints store weights OIHW [out, in, kh, kw]; they are re-laid once, at
  * construction, to [out, kh, kw, in] so each output channel reads contiguous input channels.
+ * The OIHW tensor the store hands over is consumed (closed) once re-laid.
  */
 public final class Conv2d {
     private final Tensor weight; // [out, kh, kw, in]
@@ -31,6 +32,7 @@ public final class Conv2d {
             try (Tensor view = w.permute(0, 2, 3, 1)) {
                 ohwi = view.contiguous();
             }
+            w.close(); // only the re-laid copy is kept: a loaded model holds each conv weight once
         }
         return new Conv2d(ohwi, b, params, in, out, kernel);
     }

@@ -1,13 +1,333 @@
 package dev.diffuse4j.runtime.cpu;
 
+import dev.diffuse4j.runtime.DType;
 import dev.diffuse4j.runtime.Tensor;
-import dev.diffuse4j.runtime.ops.*;
-import java.util.List;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorMask;
+import jdk.incubator.vector.VectorOperators;
 
-// PLACEHOLDER: replaced by the real implementation in this session
+import java.lang.foreign.MemorySegment;
+
+import static dev.diffuse4j.runtime.cpu.Elementwise.requireFloat;
+import static dev.diffuse4j.runtime.cpu.VecMath.F;
+import static dev.diffuse4j.runtime.cpu.VecMath.LANES;
+import static dev.diffuse4j.runtime.cpu.VecMath.ORDER;
+
+/**
+ * Normalisations over channels-last data: GroupNorm (optionally fused with SiLU), LayerNorm and
+ * softmax over the last dimension. Statistics are accumulated in float over short stretches and
+ * carried in double, so they stay accurate over millions of elements.
+ */
 final class Norms {
     private Norms() {}
-    static Tensor groupNorm(Tensor x, int groups, Tensor gamma, Tensor beta, float eps, boolean silu) { throw new IllegalStateException("PLACEHOLDER Norms"); }
-    static Tensor layerNorm(Tensor x, Tensor gamma, Tensor beta, float eps) { throw new IllegalStateException("PLACEHOLDER Norms"); }
-    static Tensor softmax(Tensor x) { throw new IllegalStateException("PLACEHOLDER Norms"); }
+
+    /** GroupNorm stats flush their float partial sums to double after this many rows. */
+    private static final int FLUSH_ROWS = 32;
+
+    // ---------------------------------------------------------------- GroupNorm
+
+    static Tensor groupNorm(Tensor x, int groups, Tensor gamma, Tensor beta, float eps, boolean silu) {
+        String op = silu ? "groupNorm+silu" : "groupNorm";
+        requireFloat(op, x);
+        if (x.rank() < 2)
+            throw new IllegalArgumentException(op + ": x " + x.describe() + " must be channels-last [B, ..., C]");
+        int batch = x.dim(0), c = x.dim(-1);
+        if (groups <= 0 || c % groups != 0)
+            throw new IllegalArgumentException(op + ": the " + c + " channels of x " + x.describe() + " do not split into " + groups + " groups");
+        float[] g = param(op, "gamma", gamma, c, x);
+        float[] b = param(op, "beta", beta, c, x);
+        Tensor out = Tensor.zeros(DType.F32, x.shape());
+        if (x.numel() == 0) return out;
+        long positions = x.numel() / ((long) batch * c);
+        MemorySegment xs = x.cpuSegment(), os = out.cpuSegment();
+        DType dt = x.dtype();
+        Walk w = Walk.rows(x.shape(), new long[]{x.offset()}, x.strides());
+        long stride = w.innerStride[0];
+
+        // Per-channel shift (the item's first position) keeps the one-pass sums free of cancellation.
+        float[][] shift = new float[batch][c];
+        Walk.Cursor cur = w.cursor();
+        MemorySegment tmp = Scratch.get().segment(0, c);
+        for (int i = 0; i < batch; i++) {
+            cur.seek(i * positions);
+            Floats.load(xs, dt, cur.off[0], stride, tmp, 0, c);
+            MemorySegment.copy(tmp, Floats.F32, 0, shift[i], 0, c);
+        }
+
+        // Pass 1: per-channel sums of (x - shift) and their squares, split over (item, stretch of positions).
+        long rowsPerTask = Math.max(FLUSH_ROWS, Walk.MIN_TASK / c);
+        int perItem = (int) Math.min(Integer.MAX_VALUE / Math.max(1, batch), (positions + rowsPerTask - 1) / rowsPerTask);
+        long span = (positions + perItem - 1) / perItem;
+        double[][] partial = new double[batch * perItem][];
+        Parallel.forRange(batch * perItem, 1, (lo, hi) -> {
+            Walk.Cursor cu = w.cursor();
+            for (int t = lo; t < hi; t++) {
+                int item = t / perItem;
+                long r0 = item * positions + (t % perItem) * span;
+                long r1 = Math.min(r0 + span, (item + 1) * positions);
+                if (r0 >= r1) {
+                    partial[t] = new double[2 * c];
+                    continue;
+                }
+                cu.seek(r0);
+                partial[t] = channelSums(xs, dt, stride, cu, r1 - r0, shift[item], c);
+            }
+        });
+
+        // Combine channels into groups (parallel-variance formula) in double. The group mean is split
+        // into a float part, subtracted from x, and a remainder folded into the shift, so a mean far
+        // from zero costs no accuracy.
+        int cg = c / groups;
+        float[][] mean = new float[batch][c], scale = new float[batch][c], shiftOut = new float[batch][c];
+        for (int i = 0; i < batch; i++) {
+            double[] s1 = new double[c], s2 = new double[c];
+            for (int t = i * perItem; t < (i + 1) * perItem; t++)
+                for (int ch = 0; ch < c; ch++) {
+                    s1[ch] += partial[t][ch];
+                    s2[ch] += partial[t][c + ch];
+                }
+            double[] cm = new double[cg];
+            for (int grp = 0; grp < groups; grp++) {
+                double gm = 0, m2 = 0;
+                for (int j = 0; j < cg; j++) {
+                    int ch = grp * cg + j;
+                    double d = s1[ch] / positions;
+                    cm[j] = shift[i][ch] + d;
+                    gm += cm[j];
+                    m2 += Math.max(0, s2[ch] - s1[ch] * d);
+                }
+                gm /= cg;
+                for (int j = 0; j < cg; j++) m2 += positions * (cm[j] - gm) * (cm[j] - gm);
+                double rstd = 1.0 / Math.sqrt(m2 / ((double) positions * cg) + eps);
+                float hi = (float) gm;
+                double lo = gm - hi;
+                for (int j = 0; j < cg; j++) {
+                    int ch = grp * cg + j;
+                    double sc = g == null ? rstd : g[ch] * rstd;
+                    mean[i][ch] = hi;
+                    scale[i][ch] = (float) sc;
+                    shiftOut[i][ch] = (float) ((b == null ? 0 : b[ch]) - lo * sc);
+                }
+            }
+        }
+
+        // Pass 2: (x - mean) * gamma * rstd + beta, then SiLU.
+        w.forEachRow((row, col, len, off) -> {
+            int item = (int) (row / positions);
+            MemorySegment src = xs;
+            long sb = off[0] * 4;
+            if (dt != DType.F32 || stride != 1) {
+                src = Scratch.get().segment(0, c);
+                sb = 0;
+                Floats.load(xs, dt, off[0], stride, src, 0, c);
+            }
+            normaliseRow(src, sb, os, row * c * 4, c, mean[item], scale[item], shiftOut[item], silu);
+        });
+        return out;
+    }
+
+    /** Sums over {@code rows} rows of (x - shift) and (x - shift)^2 per channel: [sums..., squares...]. */
+    private static double[] channelSums(MemorySegment xs, DType dt, long stride, Walk.Cursor cu, long rows, float[] shift, int c) {
+        double[] acc = new double[2 * c];
+        float[] s = new float[c], q = new float[c];
+        boolean direct = dt == DType.F32 && stride == 1;
+        MemorySegment buf = direct ? null : Scratch.get().segment(1, c);
+        int up = F.loopBound(c);
+        VectorMask<Float> tail = F.indexInRange(up, c);
+        for (long r = 0; r < rows; r++) {
+            MemorySegment src = xs;
+            long sb = cu.off[0] * 4;
+            if (!direct) {
+                Floats.load(xs, dt, cu.off[0], stride, buf, 0, c);
+                src = buf;
+                sb = 0;
+            }
+            int i = 0;
+            for (; i < up; i += LANES) {
+                FloatVector y = FloatVector.fromMemorySegment(F, src, sb + 4L * i, ORDER).sub(FloatVector.fromArray(F, shift, i));
+                FloatVector.fromArray(F, s, i).add(y).intoArray(s, i);
+                y.fma(y, FloatVector.fromArray(F, q, i)).intoArray(q, i);
+            }
+            if (i < c) {
+                FloatVector y = FloatVector.fromMemorySegment(F, src, sb + 4L * i, ORDER, tail).sub(FloatVector.fromArray(F, shift, i, tail));
+                FloatVector.fromArray(F, s, i, tail).add(y).intoArray(s, i, tail);
+                y.fma(y, FloatVector.fromArray(F, q, i, tail)).intoArray(q, i, tail);
+            }
+            if ((r + 1) % FLUSH_ROWS == 0 || r + 1 == rows) {
+                for (int ch = 0; ch < c; ch++) {
+                    acc[ch] += s[ch];
+                    acc[c + ch] += q[ch];
+                    s[ch] = 0;
+                    q[ch] = 0;
+                }
+            }
+            cu.next();
+        }
+        return acc;
+    }
+
+    private static void normaliseRow(MemorySegment s, long sb, MemorySegment d, long db, int n,
+                                     float[] mean, float[] scale, float[] shift, boolean silu) {
+        int i = 0;
+        for (int up = F.loopBound(n); i < up; i += LANES) {
+            FloatVector y = FloatVector.fromMemorySegment(F, s, sb + 4L * i, ORDER).sub(FloatVector.fromArray(F, mean, i))
+                    .fma(FloatVector.fromArray(F, scale, i), FloatVector.fromArray(F, shift, i));
+            (silu ? VecMath.silu(y) : y).intoMemorySegment(d, db + 4L * i, ORDER);
+        }
+        if (i < n) {
+            VectorMask<Float> m = F.indexInRange(i, n);
+            FloatVector y = FloatVector.fromMemorySegment(F, s, sb + 4L * i, ORDER, m).sub(FloatVector.fromArray(F, mean, i, m))
+                    .fma(FloatVector.fromArray(F, scale, i, m), FloatVector.fromArray(F, shift, i, m));
+            (silu ? VecMath.silu(y) : y).intoMemorySegment(d, db + 4L * i, ORDER, m);
+        }
+    }
+
+    // ---------------------------------------------------------------- LayerNorm
+
+    static Tensor layerNorm(Tensor x, Tensor gamma, Tensor beta, float eps) {
+        String op = "layerNorm";
+        requireFloat(op, x);
+        if (x.rank() < 1) throw new IllegalArgumentException(op + ": x " + x.describe() + " has no last dimension to normalise");
+        int d = x.dim(-1);
+        float[] g = param(op, "gamma", gamma, d, x);
+        float[] b = param(op, "beta", beta, d, x);
+        Tensor out = Tensor.zeros(DType.F32, x.shape());
+        MemorySegment xs = x.cpuSegment(), os = out.cpuSegment();
+        DType dt = x.dtype();
+        Walk w = Walk.rows(x.shape(), new long[]{x.offset()}, x.strides());
+        long stride = w.innerStride[0];
+        w.forEachRow((row, col, len, off) -> {
+            MemorySegment src = xs;
+            long sb = off[0] * 4;
+            if (dt != DType.F32 || stride != 1) {
+                src = Scratch.get().segment(0, d);
+                sb = 0;
+                Floats.load(xs, dt, off[0], stride, src, 0, d);
+            }
+            long db = row * d * 4;
+            // Summing x - x[0] keeps float partial sums small when the row sits far from zero.
+            float first = d == 0 ? 0f : src.get(Floats.F32, sb);
+            double mean = first + sum(src, sb, d, first) / d;
+            float hi = (float) mean;
+            double var = sumSquares(src, sb, d, hi) / d - (mean - hi) * (mean - hi);
+            double rstd = 1.0 / Math.sqrt(Math.max(var, 0) + eps);
+            layerNormRow(src, sb, os, db, d, hi, (float) rstd, (float) ((mean - hi) * rstd), g, b);
+        });
+        return out;
+    }
+
+    /** y = ((x - mean) * rstd - meanLoTimesRstd) * gamma + beta; the mean is hi (float) + lo, see groupNorm. */
+    private static void layerNormRow(MemorySegment s, long sb, MemorySegment d, long db, int n,
+                                     float mean, float rstd, float meanLoTimesRstd, float[] gamma, float[] beta) {
+        FloatVector m = FloatVector.broadcast(F, mean), r = FloatVector.broadcast(F, rstd), c = FloatVector.broadcast(F, -meanLoTimesRstd);
+        int i = 0;
+        for (int up = F.loopBound(n); i < up; i += LANES) {
+            FloatVector y = FloatVector.fromMemorySegment(F, s, sb + 4L * i, ORDER).sub(m).fma(r, c);
+            if (gamma != null) y = y.mul(FloatVector.fromArray(F, gamma, i));
+            if (beta != null) y = y.add(FloatVector.fromArray(F, beta, i));
+            y.intoMemorySegment(d, db + 4L * i, ORDER);
+        }
+        if (i < n) {
+            VectorMask<Float> k = F.indexInRange(i, n);
+            FloatVector y = FloatVector.fromMemorySegment(F, s, sb + 4L * i, ORDER, k).sub(m).fma(r, c);
+            if (gamma != null) y = y.mul(FloatVector.fromArray(F, gamma, i, k));
+            if (beta != null) y = y.add(FloatVector.fromArray(F, beta, i, k));
+            y.intoMemorySegment(d, db + 4L * i, ORDER, k);
+        }
+    }
+
+    /** Sum of (x - shift) over a run, float lanes carried into double. */
+    private static double sum(MemorySegment s, long sb, int n, float shift) {
+        FloatVector acc = FloatVector.zero(F), k = FloatVector.broadcast(F, shift);
+        int i = 0;
+        for (int up = F.loopBound(n); i < up; i += LANES)
+            acc = acc.add(FloatVector.fromMemorySegment(F, s, sb + 4L * i, ORDER).sub(k));
+        double total = lanes(acc);
+        for (; i < n; i++) total += s.get(Floats.F32, sb + 4L * i) - shift;
+        return total;
+    }
+
+    /** Sum of (x - mean)^2 over a run. */
+    private static double sumSquares(MemorySegment s, long sb, int n, float mean) {
+        FloatVector acc = FloatVector.zero(F), m = FloatVector.broadcast(F, mean);
+        int i = 0;
+        for (int up = F.loopBound(n); i < up; i += LANES) {
+            FloatVector y = FloatVector.fromMemorySegment(F, s, sb + 4L * i, ORDER).sub(m);
+            acc = y.fma(y, acc);
+        }
+        double total = lanes(acc);
+        for (; i < n; i++) {
+            double y = s.get(Floats.F32, sb + 4L * i) - mean;
+            total += y * y;
+        }
+        return total;
+    }
+
+    private static double lanes(FloatVector v) {
+        double t = 0;
+        for (int l = 0; l < LANES; l++) t += v.lane(l);
+        return t;
+    }
+
+    // ---------------------------------------------------------------- softmax
+
+    static Tensor softmax(Tensor x) {
+        requireFloat("softmax", x);
+        if (x.rank() < 1) throw new IllegalArgumentException("softmax: x " + x.describe() + " has no last dimension");
+        int n = x.dim(-1);
+        Tensor out = Tensor.zeros(DType.F32, x.shape());
+        MemorySegment xs = x.cpuSegment(), os = out.cpuSegment();
+        DType dt = x.dtype();
+        Walk w = Walk.rows(x.shape(), new long[]{x.offset()}, x.strides());
+        long stride = w.innerStride[0];
+        w.forEachRow((row, col, len, off) -> {
+            MemorySegment src = xs;
+            long sb = off[0] * 4;
+            if (dt != DType.F32 || stride != 1) {
+                src = Scratch.get().segment(0, n);
+                sb = 0;
+                Floats.load(xs, dt, off[0], stride, src, 0, n);
+            }
+            softmaxRow(src, sb, os, row * n * 4, n);
+        });
+        return out;
+    }
+
+    private static void softmaxRow(MemorySegment s, long sb, MemorySegment d, long db, int n) {
+        FloatVector mx = FloatVector.broadcast(F, Float.NEGATIVE_INFINITY);
+        int up = F.loopBound(n);
+        VectorMask<Float> tail = F.indexInRange(up, n);
+        int i = 0;
+        for (; i < up; i += LANES) mx = mx.max(FloatVector.fromMemorySegment(F, s, sb + 4L * i, ORDER));
+        if (i < n) mx = mx.blend(mx.max(FloatVector.fromMemorySegment(F, s, sb + 4L * i, ORDER, tail)), tail);
+        FloatVector max = FloatVector.broadcast(F, mx.reduceLanes(VectorOperators.MAX));
+        FloatVector acc = FloatVector.zero(F);
+        for (i = 0; i < up; i += LANES) {
+            FloatVector e = VecMath.exp(FloatVector.fromMemorySegment(F, s, sb + 4L * i, ORDER).sub(max));
+            e.intoMemorySegment(d, db + 4L * i, ORDER);
+            acc = acc.add(e);
+        }
+        if (i < n) {
+            FloatVector e = VecMath.exp(FloatVector.fromMemorySegment(F, s, sb + 4L * i, ORDER, tail).sub(max));
+            e.intoMemorySegment(d, db + 4L * i, ORDER, tail);
+            acc = acc.add(e, tail);
+        }
+        FloatVector inv = FloatVector.broadcast(F, (float) (1.0 / lanes(acc)));
+        for (i = 0; i < up; i += LANES)
+            FloatVector.fromMemorySegment(F, d, db + 4L * i, ORDER).mul(inv).intoMemorySegment(d, db + 4L * i, ORDER);
+        if (i < n)
+            FloatVector.fromMemorySegment(F, d, db + 4L * i, ORDER, tail).mul(inv).intoMemorySegment(d, db + 4L * i, ORDER, tail);
+    }
+
+    // ---------------------------------------------------------------- parameters
+
+    /** gamma/beta as a float array of {@code n} values, or null when absent. */
+    private static float[] param(String op, String name, Tensor p, int n, Tensor x) {
+        if (p == null) return null;
+        requireFloat(op + " " + name, p);
+        if (p.numel() != n)
+            throw new IllegalArgumentException(op + ": " + name + " " + p.describe() + " must hold " + n
+                    + " values, one per channel of x " + x.describe());
+        return p.toFloatArray();
+    }
 }

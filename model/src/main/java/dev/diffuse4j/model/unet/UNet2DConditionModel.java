@@ -1,0 +1,192 @@
+package dev.diffuse4j.model.unet;
+
+import dev.diffuse4j.model.attention.AttentionProcessors;
+import dev.diffuse4j.model.attention.LayerInfo;
+import dev.diffuse4j.model.nn.Conv2d;
+import dev.diffuse4j.model.nn.GroupNorm;
+import dev.diffuse4j.model.nn.ModelWeights;
+import dev.diffuse4j.model.nn.ParamStore;
+import dev.diffuse4j.model.nn.Params;
+import dev.diffuse4j.runtime.Device;
+import dev.diffuse4j.runtime.Scope;
+import dev.diffuse4j.runtime.Tensor;
+import dev.diffuse4j.runtime.ops.Ops;
+import dev.diffuse4j.weights.ParamSpec;
+
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * diffusers UNet2DConditionModel for SD1.x/SD2.x/SDXL, channels-last: time embedding (plus SDXL's
+ * text_time added conditioning), conv_in, down blocks pushing skips, mid block, up blocks popping
+ * them, GroupNorm + SiLU, conv_out. Parameters use diffusers names; see {@link LdmUNetMapping} for
+ * single-file checkpoints. Every attention layer runs through its installed processor
+ * ({@link #processors()}).
+ */
+public final class UNet2DConditionModel implements AutoCloseable {
+    private final UNetConfig config;
+    private final Conv2d convIn;
+    private final TimestepEmbedding timeEmbedding;
+    private final TimestepEmbedding addEmbedding; // SDXL text_time, else null
+    private final List<UNetDownBlock> downBlocks;
+    private final UNetMidBlock midBlock;
+    private final List<UNetUpBlock> upBlocks;
+    private final GroupNorm convNormOut;
+    private final Conv2d convOut;
+    private final AttentionProcessors processors;
+    private ModelWeights weights; // null when the caller owns the tensors
+
+    private UNet2DConditionModel(UNetConfig config, Params p) {
+        this.config = config;
+        List<LayerInfo> layers = UNetLayers.of(config, config.sampleSize(), config.sampleSize());
+        Map<String, LayerInfo> byName = new HashMap<>();
+        for (LayerInfo l : layers) byName.put(p.name(l.name()), l);
+        int ch0 = config.channels(0), temb = config.timeEmbedDim();
+        convIn = Conv2d.same(p.at("conv_in"), config.inChannels(), ch0, 3);
+        timeEmbedding = TimestepEmbedding.of(p.at("time_embedding"), ch0, temb);
+        addEmbedding = config.hasTextTime()
+                ? TimestepEmbedding.of(p.at("add_embedding"), config.projectionClassEmbeddingsInputDim(), temb) : null;
+        downBlocks = new ArrayList<>();
+        for (int b = 0; b < config.levels(); b++) downBlocks.add(UNetDownBlock.of(p, config, b, byName::get));
+        midBlock = UNetMidBlock.of(p, config, byName::get);
+        upBlocks = new ArrayList<>();
+        for (int b = 0; b < config.levels(); b++) upBlocks.add(UNetUpBlock.of(p, config, b, byName::get));
+        convNormOut = GroupNorm.of(p.at("conv_norm_out"), config.normNumGroups(), ch0, config.normEps());
+        convOut = Conv2d.same(p.at("conv_out"), ch0, config.outChannels(), 3);
+        processors = new AttentionProcessors(layers);
+    }
+
+    /** Builds the model from a store (diffusers parameter names); the caller owns the tensors. */
+    public static UNet2DConditionModel build(UNetConfig config, ParamStore store) {
+        return new UNet2DConditionModel(config, Params.root(store));
+    }
+
+    /** The parameters this config needs, in diffusers naming. */
+    public static List<ParamSpec> parameters(UNetConfig config) { return ModelWeights.specs(s -> build(config, s)); }
+
+    /** Takes ownership of loaded weights (closed with the model). */
+    UNet2DConditionModel owning(ModelWeights w) {
+        this.weights = w;
+        return this;
+    }
+
+    public UNetConfig config() { return config; }
+
+    /** Every attention layer in diffusers' attn_processors order, at the config's sample size. */
+    public List<LayerInfo> layers() { return processors.layers(); }
+
+    /** Every attention layer with the grid sizes of a latent of {@code height x width}. */
+    public List<LayerInfo> layers(int height, int width) { return UNetLayers.of(config, height, width); }
+
+    /** The installed attention processors; install by predicate over {@link LayerInfo}. */
+    public AttentionProcessors processors() { return processors; }
+
+    // ---------------------------------------------------------------- forward
+
+    /** Predicts the noise (or v) for NHWC latents; returns [B, H, W, out_channels]. */
+    public Tensor forward(UNetInput in) {
+        Tensor sample = in.sample();
+        if (sample.rank() != 4 || sample.dim(3) != config.inChannels())
+            throw new IllegalArgumentException("UNet: sample " + sample.describe() + " is not NHWC [B, H, W, " + config.inChannels() + "]");
+        int batch = sample.dim(0);
+        Tensor context = in.context();
+        if (context.rank() != 3 || context.dim(0) != batch || context.dim(2) != config.crossAttentionDim())
+            throw new IllegalArgumentException("UNet: context " + context.describe() + " is not [" + batch + ", M, " + config.crossAttentionDim() + "]");
+        ForwardPass pass = new ForwardPass(processors, in.step(), in.observer());
+        try (Scope s = Scope.open()) {
+            Tensor tembSilu = timeEmbedding(in, batch, sample.device(), pass);
+            Tensor x = convIn.forward(sample);
+            pass.observe("conv_in", x);
+            List<Tensor> skips = new ArrayList<>();
+            skips.add(x);
+            for (UNetDownBlock block : downBlocks) x = block.forward(x, tembSilu, context, pass, skips);
+            if (in.controlDown() != null) addControl(skips, in.controlDown());
+            x = midBlock.forward(x, tembSilu, context, pass);
+            if (in.controlMid() != null) x = Ops.add(x, checkedResidual("mid", x, in.controlMid()));
+            for (UNetUpBlock block : upBlocks) {
+                int n = block.skipCount();
+                List<Tensor> mine = new ArrayList<>();
+                for (int i = 0; i < n; i++) mine.add(skips.removeLast());
+                int[] upsampleTo = skips.isEmpty() ? null : new int[]{skips.getLast().dim(1), skips.getLast().dim(2)};
+                Tensor next = block.forward(x, mine, tembSilu, context, pass, upsampleTo);
+                for (Tensor t : mine) t.close();
+                x.close();
+                x = next;
+            }
+            Tensor out = convOut.forward(convNormOut.forwardSilu(x));
+            pass.observe("conv_out", out);
+            return s.keep(out);
+        }
+    }
+
+    /** SiLU(temb + aug): every resnet applies SiLU to the embedding first, so it is done once here. */
+    private Tensor timeEmbedding(UNetInput in, int batch, Device device, ForwardPass pass) {
+        float[] ts = in.timesteps();
+        if (ts.length != 1 && ts.length != batch)
+            throw new IllegalArgumentException("UNet: " + ts.length + " timesteps for a batch of " + batch);
+        float[] perItem = new float[batch];
+        for (int b = 0; b < batch; b++) perItem[b] = in.timestep(b);
+        Tensor t = onDevice(Tensor.of(perItem, batch), device);
+        Tensor sinusoid = Ops.timestepEmbedding(t, config.channels(0), config.flipSinToCos(), config.freqShift());
+        Tensor temb = timeEmbedding.forward(sinusoid);
+        if (addEmbedding != null) {
+            Tensor y = in.y() != null ? in.y() : addedConditioning(in.textEmbeds(), in.timeIds());
+            int dim = config.projectionClassEmbeddingsInputDim();
+            if (y.rank() != 2 || y.dim(0) != batch || y.dim(1) != dim)
+                throw new IllegalArgumentException("UNet: added conditioning y " + y.describe() + " is not [" + batch + ", " + dim + "]");
+            temb = Ops.add(temb, addEmbedding.forward(y));
+        } else if (in.y() != null || in.textEmbeds() != null || in.timeIds() != null) {
+            throw new IllegalArgumentException("UNet: added conditioning given, but this UNet has no addition_embed_type");
+        }
+        pass.observe("time_embedding", temb);
+        return Ops.silu(temb);
+    }
+
+    /**
+     * SDXL's added-conditioning vector: {@code concat(text_embeds, sinusoid(time_ids))}, each of the 6
+     * ids embedded separately with {@code addition_time_embed_dim} channels, in id order, text first.
+     */
+    public Tensor addedConditioning(Tensor textEmbeds, Tensor timeIds) {
+        if (!config.hasTextTime()) throw new IllegalStateException("UNet: this config has no text_time added conditioning");
+        if (textEmbeds == null || timeIds == null)
+            throw new IllegalArgumentException("UNet: SDXL needs text_embeds and time_ids (or a formed y vector)");
+        int batch = textEmbeds.dim(0), pooled = config.pooledTextDim(), d = config.additionTimeEmbedDim();
+        if (textEmbeds.rank() != 2 || textEmbeds.dim(1) != pooled)
+            throw new IllegalArgumentException("UNet: text_embeds " + textEmbeds.describe() + " is not [B, " + pooled + "]");
+        if (timeIds.rank() != 2 || timeIds.dim(0) != batch || timeIds.dim(1) != UNetConfig.TIME_IDS)
+            throw new IllegalArgumentException("UNet: time_ids " + timeIds.describe() + " is not [" + batch + ", " + UNetConfig.TIME_IDS + "]");
+        try (Scope s = Scope.open()) {
+            Tensor flat = timeIds.contiguous().reshape(batch * UNetConfig.TIME_IDS);
+            Tensor emb = Ops.timestepEmbedding(flat, d, config.flipSinToCos(), config.freqShift());
+            return s.keep(Ops.concat(-1, textEmbeds, emb.reshape(batch, UNetConfig.TIME_IDS * d)));
+        }
+    }
+
+    private static void addControl(List<Tensor> skips, List<Tensor> residuals) {
+        if (residuals.size() != skips.size())
+            throw new IllegalArgumentException("UNet: " + residuals.size() + " ControlNet down residuals for " + skips.size() + " skips");
+        // The old skips stay alive until the pass ends: the last one is also the mid block's input.
+        for (int i = 0; i < skips.size(); i++) skips.set(i, Ops.add(skips.get(i), checkedResidual("down " + i, skips.get(i), residuals.get(i))));
+    }
+
+    private static Tensor checkedResidual(String which, Tensor x, Tensor r) {
+        if (!Arrays.equals(x.shape(), r.shape()))
+            throw new IllegalArgumentException("UNet: ControlNet " + which + " residual " + r.describe() + " does not match " + x.describe());
+        return r;
+    }
+
+    private static Tensor onDevice(Tensor host, Device device) {
+        if (device.isCpu()) return host;
+        Tensor t = Ops.to(host, device);
+        host.close();
+        return t;
+    }
+
+    @Override
+    public void close() {
+        if (weights != null) weights.close();
+    }
+}

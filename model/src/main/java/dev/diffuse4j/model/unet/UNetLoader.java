@@ -1,0 +1,39 @@
+package dev.diffuse4j.model.unet;
+
+import dev.diffuse4j.model.nn.ModelWeights;
+import dev.diffuse4j.runtime.Device;
+import dev.diffuse4j.weights.ParamMapping;
+import dev.diffuse4j.weights.TensorSource;
+
+import java.util.function.Predicate;
+
+/**
+ * Loads a UNet2DConditionModel from a checkpoint. The model may hold views into the source's
+ * memory-mapped data: keep the source open while the model is used, close the model first.
+ */
+public final class UNetLoader {
+    private UNetLoader() {}
+
+    /** From a diffusers {@code unet/} tensor set (names as in the model). */
+    public static UNet2DConditionModel fromDiffusers(UNetConfig config, TensorSource source, Device device) {
+        return load(config, source, ParamMapping.prefixed(""), k -> true, device);
+    }
+
+    /**
+     * From a single-file LDM/SGM checkpoint (keys under {@code model.diffusion_model.}); a null config
+     * is inferred from the keys and shapes ({@link UNetConfigInference}).
+     */
+    public static UNet2DConditionModel fromSingleFile(UNetConfig config, TensorSource source, Device device) {
+        String prefix = LdmUNetMapping.PREFIX;
+        UNetConfig c = config != null ? config : UNetConfigInference.infer(source, prefix);
+        return load(c, source, new LdmUNetMapping(c, prefix), k -> k.startsWith(prefix), device);
+    }
+
+    /** Binds every parameter through {@code mapping} (all mismatches reported together) and constructs. */
+    public static UNet2DConditionModel load(UNetConfig config, TensorSource source, ParamMapping mapping,
+                                            Predicate<String> componentKeys, Device device) {
+        ModelWeights.Loaded<UNet2DConditionModel> l = ModelWeights.load(s -> UNet2DConditionModel.build(config, s),
+                source, mapping, componentKeys, k -> false, device);
+        return l.model().owning(l.weights());
+    }
+}
