@@ -65,24 +65,25 @@ extern "C" __global__ void embedding_e2(const uint16_t* t, const int* ids, uint1
 extern "C" __global__ void embedding_e4(const uint32_t* t, const int* ids, uint32_t* o, long long n, long long D) { embedding_impl(t, ids, o, n, D); }
 extern "C" __global__ void embedding_e16(const uint4* t, const int* ids, uint4* o, long long n, long long D) { embedding_impl(t, ids, o, n, D); }
 
-// t [B] (any float dtype) -> out [B, dim] (dtype dcode): half = dim/2,
-// f_i = exp(-ln(maxPeriod) * i / (half - freqShift)); [sin(t f) | cos(t f)], or [cos | sin] when flip;
-// an odd dim leaves the last column zero.
+// t [B] (any dtype) -> out [B, dim] (dtype dcode), as diffusers computes it in float32:
+// f_i = exp(i * -ln(maxPeriod) / (half - freqShift)) with every step rounded to F32,
+// [sin(t f) | cos(t f)], or [cos | sin] when flip; an odd dim leaves the last column zero.
 extern "C" __global__ void timestep_embedding(const void* t, int tcode, void* out, int dcode, int B, int dim,
                                               int flip, float freqShift, float logMaxPeriod) {
     int half = dim / 2;
+    float negLog = -logMaxPeriod, denom = (float)((double)half - (double)freqShift);
     GRID_STRIDE_LOOP(i, (long long)B * dim) {
         int b = (int)(i / dim), j = (int)(i - (long long)b * dim);
         float v = 0.f;
         if (j < 2 * half) {
             int k = j < half ? j : j - half;
             bool first = j < half;
-            // The frequency and the product are rounded to F32 as in diffusers; sin/cos of the
-            // rounded argument (up to ~1000 rad) are taken in double so no fast-math error adds up.
-            float f = (float)exp(-(double)logMaxPeriod * k / ((double)half - freqShift));
-            double a = (double)(load_any(t, tcode, b, 0.f) * f);
+            float e = __fdiv_rn(__fmul_rn((float)k, negLog), denom);
+            float f = (float)exp((double)e);
+            float arg = __fmul_rn(load_any(t, tcode, b, 0.f), f);
+            // sin/cos of the F32 argument (up to ~1000 rad) in double, rounded once.
             bool useSin = first != (flip != 0);
-            v = (float)(useSin ? sin(a) : cos(a));
+            v = (float)(useSin ? sin((double)arg) : cos((double)arg));
         }
         store_any(out, dcode, i, v);
     }

@@ -71,8 +71,16 @@ final class CudaAttention {
         }
         for (int b = 0; b < B; b++) {
             boolean any = false;
-            for (int[] r : rows) any |= r[b] >= 0;
+            float weight = 0f;
+            for (int j = 0; j < rows.length; j++)
+                if (rows[j][b] >= 0) {
+                    any = true;
+                    weight += segs.get(j).weight();
+                }
             if (!any) throw new IllegalArgumentException("attention: item " + b + " has no present KV segment");
+            if (call.mode() == AttentionMode.STRATIFIED && (weight == 0f || !Float.isFinite(weight)))
+                throw new IllegalArgumentException("attention: stratified weights of the segments present for item " + b
+                        + " sum to " + weight + "; they must sum to a finite non-zero value");
         }
         if (call.causal() && (segs.size() != 1 || segs.getFirst().k().dim(1) != nq))
             throw new IllegalArgumentException("attention: causal masking needs one segment with Nk == Nq");
@@ -106,8 +114,7 @@ final class CudaAttention {
             if (call.mode() == AttentionMode.JOINT || segs.size() == 1) {  // one segment: its normalised weight is 1
                 int[] all = new int[segs.size()];
                 for (int j = 0; j < all.length; j++) all[j] = j;
-                byte[] p = params(q, out, lse, adain, true, B, H, D, nq, call.causal(), false, all, segs, ks, vs, rows, null, scale,
-                        call.mode() == AttentionMode.JOINT);
+                byte[] p = params(q, out, lse, adain, true, B, H, D, nq, call.causal(), false, all, segs, ks, vs, rows, null, scale);
                 be.ctx.launch("attention", kern, gx, H, B, 128, smem, p);
                 mapParams = p;
                 mapSlot = cap;
@@ -119,12 +126,13 @@ final class CudaAttention {
                 for (int b = 0; b < B; b++) {
                     double sum = 0;
                     for (int j = 0; j < segs.size(); j++) if (rows[j][b] >= 0) sum += segs.get(j).weight();
-                    for (int j = 0; j < segs.size(); j++) w[j][b] = rows[j][b] >= 0 && sum != 0 ? (float) (segs.get(j).weight() / sum) : 0f;
+                    for (int j = 0; j < segs.size(); j++) w[j][b] = rows[j][b] >= 0 ? (float) (segs.get(j).weight() / sum) : 0f;
                 }
                 mapParams = null;
                 for (int j = 0; j < segs.size(); j++) {
+                    if (segs.get(j).weight() == 0f && j != cap) continue;
                     byte[] p = params(q, acc, j == cap ? lse : null, j == 0 ? adain : new Tensor[6], j == 0, B, H, D, nq,
-                            call.causal(), true, new int[]{j}, segs, ks, vs, rows, w[j], scale, false);
+                            call.causal(), true, new int[]{j}, segs, ks, vs, rows, w[j], scale);
                     be.ctx.launch("attention (stratified segment " + j + ")", kern, gx, H, B, 128, smem, p);
                     if (j == cap) mapParams = p;
                 }
@@ -169,10 +177,18 @@ final class CudaAttention {
         if (spec == null) return out;
         if (spec.refItem().length != B)
             throw new IllegalArgumentException("attention: AdaIN refItem has " + spec.refItem().length + " entries for " + B + " items");
+        if (!(spec.eps() >= 0f) || !Float.isFinite(spec.eps()))
+            throw new IllegalArgumentException("attention: AdaIN eps must be finite and >= 0, got " + spec.eps());
         int[] self = new int[B], refQ = new int[B], srcK = new int[B], refK = new int[B];
         for (int b = 0; b < B; b++) {
             int r = spec.refItem()[b];
             if (r < -1 || r >= B) throw new IllegalArgumentException("attention: AdaIN refItem[" + b + "] = " + r + " is not an item");
+            if (r >= 0 && (spec.keys() || spec.values()) && rows0[b] >= 0 && rows0[r] < 0)
+                throw new IllegalArgumentException("attention: AdaIN reference item " + r + " of item " + b + " has no keys in segment 0");
+            if (r >= 0 && spec.queries() && q.dim(1) < 2)
+                throw new IllegalArgumentException("attention: AdaIN of queries needs at least 2 tokens for a variance; q is " + q.describe());
+            if (r >= 0 && (spec.keys() || spec.values()) && k0.dim(1) < 2)
+                throw new IllegalArgumentException("attention: AdaIN of keys/values needs at least 2 tokens; segment 0 keys are " + k0.describe());
             self[b] = b;
             refQ[b] = r;
             srcK[b] = Math.max(rows0[b], 0);
@@ -205,11 +221,12 @@ final class CudaAttention {
 
     /**
      * The AttnParams struct of attention.cuh for the segments {@code which} (slot i holds segment
-     * which[i]); {@code joint} applies each segment's logit scale and bias.
+     * which[i]). Each segment's logit scale and bias apply in both modes, as on the CPU (in
+     * stratified mode the bias cancels in its own softmax; the scale sharpens or flattens it).
      */
     private static byte[] params(Tensor q, Tensor out, Tensor lse, Tensor[] adain, boolean withAdain, int B, int H, int D, int nq,
                                  boolean causal, boolean accumulate, int[] which, List<KvSegment> segs, Tensor[] ks, Tensor[] vs,
-                                 int[][] rows, float[] weights, float scale, boolean joint) {
+                                 int[][] rows, float[] weights, float scale) {
         CStruct s = new CStruct(1168);
         s.ptr(address(q)).i64(q.stride(1)).i64(q.stride(0));
         s.ptr(address(out)).i64(out.stride(1)).i64(out.stride(0));
@@ -221,7 +238,7 @@ final class CudaAttention {
             if (slot < which.length) {
                 int j = which[slot];
                 KvSegment sg = segs.get(j);
-                float c = joint ? sg.logitScale() : 1f, bias = joint ? sg.logitBias() : 0f;
+                float c = sg.logitScale(), bias = sg.logitBias();
                 s.ptr(address(ks[j])).ptr(address(vs[j]))
                         .i64(ks[j].stride(1)).i64(ks[j].stride(0)).i64(vs[j].stride(1)).i64(vs[j].stride(0))
                         .i32(ks[j].dim(1)).f32((float) (scale * c * LOG2E)).f32((float) (bias * LOG2E)).i32(0);
