@@ -10,5 +10,6 @@ final class Commands {
         // subcommands are added here, one per line
         cl.addSubcommand(new InspectCommand());
         cl.addSubcommand(new GoldensCommand());
+        cl.addSubcommand(new GenerateCommand());
     }
 }

@@ -19,11 +19,25 @@ public final class Main implements Runnable {
     public static CommandLine commandLine() {
         CommandLine cl = new CommandLine(new Main());
         Commands.register(cl);
+        cl.setExecutionExceptionHandler(Main::reportError);
         return cl;
+    }
+
+    /**
+     * Errors a user can act on (bad arguments, bad files, missing models) print one clear line and exit 1;
+     * set D4J_DEBUG=1 for the stack trace.
+     */
+    static int reportError(Exception ex, CommandLine cmd, CommandLine.ParseResult parsed) {
+        String msg = ex.getMessage() != null ? ex.getMessage() : ex.getClass().getSimpleName();
+        cmd.getErr().println("d4j " + cmd.getCommandName() + ": " + msg);
+        if (System.getenv("D4J_DEBUG") != null || !(ex instanceof IllegalArgumentException || ex instanceof IllegalStateException
+                || ex instanceof java.io.IOException || ex instanceof RuntimeException && ex.getClass().getName().startsWith("dev.diffuse4j")))
+            ex.printStackTrace(cmd.getErr());
+        return 1;
     }
 
     @Override
     public void run() {
-        spec.commandLine().usage(System.out);
+        spec.commandLine().usage(spec.commandLine().getOut());
     }
 }

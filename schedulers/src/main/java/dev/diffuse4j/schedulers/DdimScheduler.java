@@ -54,6 +54,12 @@ public final class DdimScheduler implements Scheduler {
     @Override public int numSteps() { return timesteps.length; }
 
     @Override
+    public float timestep(int stepIndex) {
+        checkStep(stepIndex);
+        return timesteps[stepIndex];
+    }
+
+    @Override
     public float[] timesteps() {
         float[] t = new float[timesteps.length];
         for (int i = 0; i < t.length; i++) t[i] = timesteps[i];
@@ -77,10 +83,29 @@ public final class DdimScheduler implements Scheduler {
         return (bp / bt) * (1f - at / ap);
     }
 
+    /**
+     * A step whose noise term (eta &gt; 0) uses the next {@code sample.length} samples of {@code noise}, drawn in
+     * the order of the elements given - NCHW order reproduces diffusers' {@code randn_tensor} draw.
+     */
     @Override
     public float[] step(float[] modelOutput, int stepIndex, float[] sample, NoiseSource noise) {
+        if (eta > 0 && noise == null) throw new IllegalArgumentException("DDIM with eta = " + eta + " needs a NoiseSource for its noise term");
         Latents.checkSameLength(modelOutput, sample, "DDIM step");
         checkStep(stepIndex);
+        return stepWithNoise(modelOutput, stepIndex, sample, eta > 0 ? noise.next(sample.length) : null);
+    }
+
+    /**
+     * A step with explicit noise for the eta term (diffusers' {@code variance_noise}), for callers that
+     * draw or lay out the noise themselves; ignored (may be null) when eta is 0.
+     */
+    public float[] stepWithNoise(float[] modelOutput, int stepIndex, float[] sample, float[] varianceNoise) {
+        Latents.checkSameLength(modelOutput, sample, "DDIM step");
+        checkStep(stepIndex);
+        if (eta > 0) {
+            if (varianceNoise == null) throw new IllegalArgumentException("DDIM with eta = " + eta + " needs noise for its noise term");
+            Latents.checkSameLength(varianceNoise, sample, "DDIM step noise");
+        }
         int t = timesteps[stepIndex];
         int prev = t - config.numTrainTimesteps() / timesteps.length;
         float at = alphasCumprod[t], ap = alphaCumprodOrFinal(prev);
@@ -91,11 +116,7 @@ public final class DdimScheduler implements Scheduler {
         float dirCoef = (float) Math.sqrt(1f - ap - std * std);
         float[] out = new float[sample.length];
         for (int i = 0; i < out.length; i++) out[i] = sqrtAp * p.x0[i] + dirCoef * p.eps[i];
-        if (eta > 0) {
-            if (noise == null) throw new IllegalArgumentException("DDIM with eta = " + eta + " needs a NoiseSource for its noise term");
-            float[] z = noise.next(out.length);
-            for (int i = 0; i < out.length; i++) out[i] = out[i] + std * z[i];
-        }
+        if (eta > 0) for (int i = 0; i < out.length; i++) out[i] = out[i] + std * varianceNoise[i];
         return out;
     }
 

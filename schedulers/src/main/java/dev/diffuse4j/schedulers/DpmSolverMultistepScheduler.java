@@ -86,6 +86,12 @@ public final class DpmSolverMultistepScheduler implements Scheduler {
     @Override public int numSteps() { return timesteps.length; }
 
     @Override
+    public float timestep(int stepIndex) {
+        checkStep(stepIndex);
+        return timesteps[stepIndex];
+    }
+
+    @Override
     public float[] timesteps() {
         float[] t = new float[timesteps.length];
         for (int i = 0; i < t.length; i++) t[i] = timesteps[i];

@@ -58,6 +58,12 @@ public final class EulerDiscreteScheduler implements Scheduler {
 
     @Override public int numSteps() { return timesteps.length; }
 
+    @Override
+    public float timestep(int stepIndex) {
+        checkStep(stepIndex);
+        return timesteps[stepIndex];
+    }
+
     @Override public float[] timesteps() { return timesteps.clone(); }
 
     /** The sigma table: one per step plus the final sigma. */

@@ -6,6 +6,7 @@ import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Arrays;
 import java.util.Objects;
 
 /**
@@ -89,6 +90,26 @@ public record SchedulerConfig(
 
     @Override
     public double[] trainedBetas() { return trainedBetas == null ? null : trainedBetas.clone(); }
+
+    /** Value equality, comparing trained betas by content. */
+    @Override
+    public boolean equals(Object o) {
+        return o instanceof SchedulerConfig c && Objects.equals(className, c.className) && numTrainTimesteps == c.numTrainTimesteps
+                && Double.compare(betaStart, c.betaStart) == 0 && Double.compare(betaEnd, c.betaEnd) == 0 && betaSchedule == c.betaSchedule
+                && Arrays.equals(trainedBetas, c.trainedBetas) && predictionType == c.predictionType
+                && timestepSpacing == c.timestepSpacing && stepsOffset == c.stepsOffset && Objects.equals(setAlphaToOne, c.setAlphaToOne)
+                && Objects.equals(clipSample, c.clipSample) && Double.compare(clipSampleRange, c.clipSampleRange) == 0
+                && finalSigmasType == c.finalSigmasType && lowerOrderFinal == c.lowerOrderFinal && eulerAtFinal == c.eulerAtFinal
+                && useKarrasSigmas == c.useKarrasSigmas && Objects.equals(sigmaMin, c.sigmaMin) && Objects.equals(sigmaMax, c.sigmaMax)
+                && solverOrder == c.solverOrder && solverType.equals(c.solverType) && Double.compare(lambdaMinClipped, c.lambdaMinClipped) == 0;
+    }
+
+    @Override
+    public int hashCode() {
+        return Objects.hash(className, numTrainTimesteps, betaStart, betaEnd, betaSchedule, Arrays.hashCode(trainedBetas), predictionType,
+                timestepSpacing, stepsOffset, setAlphaToOne, clipSample, clipSampleRange, finalSigmasType, lowerOrderFinal, eulerAtFinal,
+                useKarrasSigmas, sigmaMin, sigmaMax, solverOrder, solverType, lambdaMinClipped);
+    }
 
     /** The spacing to use: the file's, or {@code classDefault} when the file has none. */
     public TimestepSpacing timestepSpacingOr(TimestepSpacing classDefault) {

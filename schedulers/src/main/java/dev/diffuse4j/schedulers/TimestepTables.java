@@ -21,7 +21,7 @@ final class TimestepTables {
                 int ratio = trainSteps / n;
                 int[] t = new int[n];
                 for (int i = 0; i < n; i++) t[i] = (n - 1 - i) * ratio + stepsOffset;
-                yield t;
+                yield inRange(t, trainSteps, spacing, n, stepsOffset);
             }
             case TRAILING -> trailing(trainSteps, trainSteps, n);
         };
@@ -74,7 +74,7 @@ final class TimestepTables {
                 int ratio = lastTimestep / (n + 1);
                 int[] t = new int[n];
                 for (int i = 0; i < n; i++) t[i] = (n - i) * ratio + stepsOffset;
-                yield t;
+                yield inRange(t, trainSteps, spacing, n, stepsOffset);
             }
             case TRAILING -> trailing(lastTimestep, trainSteps, n);
         };
@@ -94,6 +94,15 @@ final class TimestepTables {
     private static int[] roundedDescending(double[] grid, int keep) {
         int[] t = new int[keep];
         for (int i = 0; i < keep; i++) t[i] = (int) Numpy.round(grid[grid.length - 1 - i]);
+        return t;
+    }
+
+    /** "leading" plus steps_offset can step past the last training timestep (e.g. 1000 steps with offset 1). */
+    private static int[] inRange(int[] t, int trainSteps, TimestepSpacing spacing, int n, int stepsOffset) {
+        for (int v : t)
+            if (v < 0 || v >= trainSteps)
+                throw new IllegalArgumentException(spacing.key() + " spacing with " + n + " steps and steps_offset " + stepsOffset
+                        + " reaches timestep " + v + ", outside the training range [0, " + trainSteps + "); use fewer steps or another spacing");
         return t;
     }
 

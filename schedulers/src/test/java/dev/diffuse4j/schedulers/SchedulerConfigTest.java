@@ -106,6 +106,17 @@ class SchedulerConfigTest {
     }
 
     @Test
+    void equalityComparesTrainedBetasByContent() {
+        double[] b = new double[1000];
+        java.util.Arrays.fill(b, 0.01);
+        SchedulerConfig x = SchedulerConfig.builder().trainedBetas(b).build(), y = SchedulerConfig.builder().trainedBetas(b.clone()).build();
+        assertEquals(x, y);
+        assertEquals(x.hashCode(), y.hashCode());
+        b[3] = 0.02;
+        assertFalse(x.equals(SchedulerConfig.builder().trainedBetas(b).build()));
+    }
+
+    @Test
     void refusesWhatIsNotImplementedNamingTheKey() {
         assertMessage("thresholding", """
                 {"thresholding": true}""");

@@ -3,6 +3,7 @@ package dev.diffuse4j.schedulers;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import org.junit.jupiter.api.Test;
 
@@ -40,8 +41,9 @@ class TimestepTablesTest {
     @Test
     void ddimLeadingMatchesClosedFormForEveryStepCount() {
         for (int n = 1; n <= T; n++) {
-            int[] t = TimestepTables.ddim(TimestepSpacing.LEADING, n, T, 1);
-            for (int i = 0; i < n; i++) assertEquals((n - 1 - i) * (T / n) + 1, t[i], "n=" + n + " i=" + i);
+            int offset = n <= T / 2 ? 1 : 0; // beyond T/2 steps the ratio is 1 and offset 1 would reach t = T
+            int[] t = TimestepTables.ddim(TimestepSpacing.LEADING, n, T, offset);
+            for (int i = 0; i < n; i++) assertEquals((n - 1 - i) * (T / n) + offset, t[i], "n=" + n + " i=" + i);
         }
     }
 
@@ -105,12 +107,13 @@ class TimestepTablesTest {
 
     @Test
     void dpmSolverUsesOneMoreGridPointAndDropsTheCleanEnd() {
-        for (int n : new int[]{1, 10, 20, 25, 50, 999}) {
+        for (int n : new int[]{1, 10, 20, 25, 50, 498, 999}) {
+            int offset = n < 499 ? 1 : 0;
             int[] lin = TimestepTables.dpmSolver(TimestepSpacing.LINSPACE, n, T, T, 1);
-            int[] lead = TimestepTables.dpmSolver(TimestepSpacing.LEADING, n, T, T, 1);
+            int[] lead = TimestepTables.dpmSolver(TimestepSpacing.LEADING, n, T, T, offset);
             for (int i = 0; i < n; i++) {
                 assertRounded(999L * (n - i), n, 0, lin[i], "linspace n=" + n);
-                assertEquals((n - i) * (T / (n + 1)) + 1, lead[i], "leading n=" + n);
+                assertEquals((n - i) * (T / (n + 1)) + offset, lead[i], "leading n=" + n);
             }
         }
         assertArrayEquals(new int[]{999, 899, 799, 699, 599, 500, 400, 300, 200, 100}, TimestepTables.dpmSolver(TimestepSpacing.LINSPACE, 10, T, T, 0));
@@ -129,5 +132,7 @@ class TimestepTablesTest {
     void rejectsBadStepCounts() {
         assertThrows(IllegalArgumentException.class, () -> TimestepTables.ddim(TimestepSpacing.LEADING, 0, T, 0));
         assertThrows(IllegalArgumentException.class, () -> TimestepTables.ddim(TimestepSpacing.LEADING, T + 1, T, 0));
+        IllegalArgumentException past = assertThrows(IllegalArgumentException.class, () -> TimestepTables.ddim(TimestepSpacing.LEADING, T, T, 1));
+        assertTrue(past.getMessage().contains("1000"), past.getMessage());
     }
 }

@@ -150,14 +150,11 @@ public final class DiffusersFolder implements Checkpoint {
     }
 
     /** The weight files a component would be read from under this folder's variant choice. */
-    public List<Path> weightFiles(Component c) {
+    public synchronized List<Path> weightFiles(Component c) {
         Path f = resolveWeights(c);
-        if (f.getFileName().toString().endsWith(".json")) {
-            try (ShardedSafetensors s = ShardedSafetensors.open(f)) {
-                return s.shardPaths();
-            }
-        }
-        return List.of(f);
+        if (!f.getFileName().toString().endsWith(".json")) return List.of(f);
+        weights(c); // opens (and validates) the shards once; they stay cached
+        return ((ShardedSafetensors) opened.get(c)).shardPaths();
     }
 
     @Override

@@ -76,6 +76,11 @@ public final class SafetensorsFile implements TensorSource {
                 arena.close();
                 throw e;
             }
+        } catch (SafetensorsFormatException e) {
+            // A PyTorch pickle given where safetensors was expected: say that, not which byte broke the format.
+            String pickle = PickleCheckpoints.sniff(path);
+            if (pickle != null) throw PickleCheckpoints.refusal(path, pickle);
+            throw e;
         } catch (NoSuchFileException e) {
             throw new WeightsException("no such file: " + name);
         } catch (IOException e) {

@@ -75,6 +75,9 @@ class CheckpointsTest {
         // the content decides, whatever the name
         Path disguised = Files.write(dir.resolve("model.safetensors"), new byte[]{(byte) 0x80, 4, (byte) 0x95, 0, 0, 0, 0, 0, '}', (byte) 0x94});
         assertMentions(refused(disguised), "pickle stream", "PyTorch pickle");
+        // the low-level reader says the same when handed a pickle
+        WeightsException direct = assertThrows(WeightsException.class, () -> SafetensorsFile.open(zip));
+        assertMentions(direct, "PyTorch pickle", "save_file");
         // and the name alone is enough
         Path bin = Files.writeString(dir.resolve("pytorch_model.bin"), "not even a pickle");
         assertMentions(refused(bin), ".bin file", "pickle");

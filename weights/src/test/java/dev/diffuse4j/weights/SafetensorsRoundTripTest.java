@@ -227,6 +227,29 @@ class SafetensorsRoundTripTest {
         throw new IllegalStateException("no rchar in /proc/self/io");
     }
 
+    /** A sparse file with a tensor ending past 2 GiB: the mapping is not limited to int offsets. */
+    @Test
+    void filesLargerThan2GiB() throws IOException {
+        int half = (1 << 30) + 8;
+        long big = 2L * half; // 2^31 + 16 bytes
+        String header = "{\"big\":{\"dtype\":\"U8\",\"shape\":[2," + half + "],\"data_offsets\":[0," + big + "]},"
+                + "\"tail\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[" + big + "," + (big + 4) + "]}}";
+        byte[] h = header.getBytes(StandardCharsets.UTF_8);
+        Path file = dir.resolve("sparse.safetensors");
+        try (java.nio.channels.FileChannel ch = java.nio.channels.FileChannel.open(file,
+                java.nio.file.StandardOpenOption.CREATE_NEW, java.nio.file.StandardOpenOption.WRITE, java.nio.file.StandardOpenOption.SPARSE)) {
+            ch.write(ByteBuffer.wrap(RawSafetensors.bytes(h.length, h, new byte[0])));
+            ByteBuffer tail = ByteBuffer.allocate(4).order(ByteOrder.LITTLE_ENDIAN).putFloat(0, 42.5f);
+            ch.write(tail, 8 + h.length + big); // everything before it stays a hole
+        }
+        assertEquals(8 + h.length + big + 4, Files.size(file));
+        try (SafetensorsFile f = SafetensorsFile.open(file); Tensor t = f.tensor("tail"); Tensor b = f.tensor("big")) {
+            assertEquals(42.5f, t.getFloat(0));
+            assertEquals(big, b.byteSize());
+            assertEquals(0, b.getLong(big - 1), "last byte of a tensor that spans 2 GiB");
+        }
+    }
+
     @Test
     void borrowedStorageIsNotOwned() {
         Path file = dir.resolve("o.safetensors");

@@ -1,17 +1,15 @@
 package dev.diffuse4j.model.clip;
 
-import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.diffuse4j.model.goldens.Comparison;
 import dev.diffuse4j.model.goldens.GoldenCase;
 import dev.diffuse4j.model.goldens.GoldenCaseRunner;
+import dev.diffuse4j.model.goldens.Goldens;
 import dev.diffuse4j.model.goldens.SharedGoldens;
 import dev.diffuse4j.runtime.Device;
 import org.junit.jupiter.api.Test;
 
 import java.nio.file.Path;
 import java.util.List;
-import java.util.ServiceLoader;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -20,12 +18,9 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 class ClipGoldensTest {
     static void runCase(String name, int expectedComparisons) throws Exception {
         Path dir = SharedGoldens.dir();
-        JsonNode manifest = new ObjectMapper().readTree(dir.resolve("manifest.json").toFile());
-        GoldenCase c = null;
-        for (JsonNode j : manifest.path("cases")) if (j.path("name").asText().equals(name)) c = new GoldenCase(dir, j);
+        GoldenCase c = Goldens.cases(dir).stream().filter(x -> x.name().equals(name)).findFirst().orElse(null);
         assertTrue(c != null, "no case " + name + " in " + dir);
-        GoldenCaseRunner runner = null;
-        for (GoldenCaseRunner r : ServiceLoader.load(GoldenCaseRunner.class)) if (r.kinds().contains(c.kind())) runner = r;
+        GoldenCaseRunner runner = Goldens.runners().get(c.kind());
         assertTrue(runner != null, "no runner registered for kind " + c.kind());
         long t0 = System.nanoTime();
         List<Comparison> results = runner.run(c, Device.CPU);
@@ -39,4 +34,10 @@ class ClipGoldensTest {
 
     @Test
     void tokenizer() throws Exception { runCase("clip_tokenizer", 3); }
+
+    @Test
+    void clipL() throws Exception { runCase("clip_l_full", 4); }
+
+    @Test
+    void openClipBigG() throws Exception { runCase("openclip_bigg_full", 2); }
 }

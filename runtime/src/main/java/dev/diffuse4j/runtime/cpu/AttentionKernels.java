@@ -22,7 +22,6 @@ final class AttentionKernels {
     /** Keys per block: the block's logits ({@code KB * QB} floats) stay in L1/L2. */
     static final int KB = 128;
 
-    private static final FloatVector ZERO = FloatVector.zero(F);
     private static final FloatVector IOTA = FloatVector.fromArray(F, iota(), 0);
 
     private static float[] iota() {
@@ -38,10 +37,12 @@ final class AttentionKernels {
     static void logits(float[] k, int kOff, int depth, float[] qt, float[] st, int keys4) {
         for (int n = 0; n < keys4; n += 4) {
             int k0 = kOff + n * depth, k1 = k0 + depth, k2 = k1 + depth, k3 = k2 + depth;
-            FloatVector a00 = ZERO, a01 = ZERO, a02 = ZERO, a03 = ZERO;
-            FloatVector a10 = ZERO, a11 = ZERO, a12 = ZERO, a13 = ZERO;
-            FloatVector a20 = ZERO, a21 = ZERO, a22 = ZERO, a23 = ZERO;
-            FloatVector a30 = ZERO, a31 = ZERO, a32 = ZERO, a33 = ZERO;
+            // zero() inline, not a static constant: loop phis must start from an intrinsic to stay in registers
+            FloatVector z = FloatVector.zero(F);
+            FloatVector a00 = z, a01 = z, a02 = z, a03 = z;
+            FloatVector a10 = z, a11 = z, a12 = z, a13 = z;
+            FloatVector a20 = z, a21 = z, a22 = z, a23 = z;
+            FloatVector a30 = z, a31 = z, a32 = z, a33 = z;
             for (int d = 0, qo = 0; d < depth; d++, qo += QB) {
                 FloatVector q0 = FloatVector.fromArray(F, qt, qo);
                 FloatVector q1 = FloatVector.fromArray(F, qt, qo + L);
@@ -101,53 +102,69 @@ final class AttentionKernels {
     }
 
     /**
-     * Turns raw products {@code st} of a key block into logits {@code x = cs * st + bias} (masking keys
-     * after the query when {@code causal}), then runs one step of the online softmax: the running max
-     * {@code m} and sum {@code l} are updated, {@code st} becomes {@code exp(x - m_new)} (zero on the
-     * padding rows up to keys4) and the accumulator {@code ot} is rescaled by {@code exp(m_old - m_new)}.
+     * One step of the online softmax over a key block whose raw products q.k are in {@code st}:
+     * logits are {@code cs * st + bias} (keys after the query masked when {@code causal}); the running
+     * max {@code m} and sum {@code l} per query are updated, {@code st} becomes the block's
+     * {@code exp(logit - m_new)} (zero on the padding rows up to keys4), and the accumulator {@code ot}
+     * is rescaled by {@code exp(m_old - m_new)}. Works in base 2 ({@code m} holds log2-units):
+     * {@code e^x = 2^(x log2 e)}, with log2 e folded into the logit scale.
      *
      * @param keyMinusQuery index of the block's first key minus the index of the block's first query
      */
     static void softmaxStep(float[] st, int keys, int keys4, float cs, float bias, boolean causal, int keyMinusQuery,
                             float[] m, float[] l, float[] ot, int channels) {
+        float cs2 = cs * LOG2E, bias2 = bias * LOG2E;
         for (int col = 0; col < QB; col += L) {
-            FloatVector max = FloatVector.broadcast(F, Float.NEGATIVE_INFINITY);
-            for (int n = 0, o = col; n < keys; n++, o += QB) {
-                FloatVector x = FloatVector.fromArray(F, st, o).fma(cs, bias);
-                if (causal) x = maskFutureKeys(x, keyMinusQuery + n - col);
-                x.intoArray(st, o);
-                max = max.max(x);
-            }
+            FloatVector max = blockMax(st, keys, col, cs2, bias2, causal, keyMinusQuery);
             FloatVector mOld = FloatVector.fromArray(F, m, col);
-            FloatVector mNew = mOld.max(max);
+            FloatVector mNew = max.blend(mOld, mOld.compare(VectorOperators.GT, max));
             FloatVector base = safeBase(mNew);
-            FloatVector alpha = exp(mOld.sub(base));
-            FloatVector sum = ZERO;
+            FloatVector alpha = pow2(mOld.sub(base));
+            // causal blocks hold the masked logits already; others are scaled on the fly
+            FloatVector mul = FloatVector.broadcast(F, causal ? 1f : cs2);
+            FloatVector add = (causal ? FloatVector.zero(F) : FloatVector.broadcast(F, bias2)).sub(base);
+            FloatVector sum = FloatVector.zero(F);
             for (int n = 0, o = col; n < keys; n++, o += QB) {
-                FloatVector p = exp(FloatVector.fromArray(F, st, o).sub(base));
+                FloatVector p = pow2(FloatVector.fromArray(F, st, o).fma(mul, add));
                 p.intoArray(st, o);
                 sum = sum.add(p);
             }
-            for (int n = keys, o = keys * QB + col; n < keys4; n++, o += QB) ZERO.intoArray(st, o);
+            for (int n = keys, o = keys * QB + col; n < keys4; n++, o += QB) FloatVector.zero(F).intoArray(st, o);
             mNew.intoArray(m, col);
             FloatVector.fromArray(F, l, col).fma(alpha, sum).intoArray(l, col);
-            for (int c = 0, o = col; c < channels; c++, o += QB) FloatVector.fromArray(F, ot, o).mul(alpha).intoArray(ot, o);
+            if (alpha.compare(VectorOperators.NE, 1f).anyTrue())
+                for (int c = 0, o = col; c < channels; c++, o += QB) FloatVector.fromArray(F, ot, o).mul(alpha).intoArray(ot, o);
         }
     }
 
+    /** Max over the block's logits of one query column (causal: also writes the masked logits back). */
+    private static FloatVector blockMax(float[] st, int keys, int col, float cs2, float bias2, boolean causal, int keyMinusQuery) {
+        FloatVector max = FloatVector.broadcast(F, Float.NEGATIVE_INFINITY);
+        for (int n = 0, o = col; n < keys; n++, o += QB) {
+            FloatVector x = FloatVector.fromArray(F, st, o).fma(cs2, bias2);
+            if (causal) {
+                x = maskFutureKeys(x, keyMinusQuery + n - col);
+                x.intoArray(st, o);
+            }
+            max = max.blend(x, x.compare(VectorOperators.GT, max));
+        }
+        return max;
+    }
+
     /**
-     * Final probabilities of a key block given the final max {@code m} and sum {@code l}:
-     * {@code st = exp(cs * st + bias - m) * factor / l} on the first {@code keys} rows.
+     * Final probabilities of a key block given the final max {@code m} (log2-units) and sum {@code l}
+     * of {@link #softmaxStep}: {@code st = exp(cs * st + bias - m) * factor / l} on the first keys rows.
      */
     static void probabilities(float[] st, int keys, float cs, float bias, boolean causal, int keyMinusQuery,
                               float[] m, float[] l, float factor) {
+        float cs2 = cs * LOG2E, bias2 = bias * LOG2E;
         for (int col = 0; col < QB; col += L) {
             FloatVector base = safeBase(FloatVector.fromArray(F, m, col));
             FloatVector scale = FloatVector.broadcast(F, factor).div(FloatVector.fromArray(F, l, col));
             for (int n = 0, o = col; n < keys; n++, o += QB) {
-                FloatVector x = FloatVector.fromArray(F, st, o).fma(cs, bias);
+                FloatVector x = FloatVector.fromArray(F, st, o).fma(cs2, bias2);
                 if (causal) x = maskFutureKeys(x, keyMinusQuery + n - col);
-                exp(x.sub(base)).mul(scale).intoArray(st, o);
+                pow2(x.sub(base)).mul(scale).intoArray(st, o);
             }
         }
     }
@@ -172,28 +189,26 @@ final class AttentionKernels {
         return max.blend(0f, max.compare(VectorOperators.EQ, Float.NEGATIVE_INFINITY));
     }
 
-    // exp for x <= ~88: x = n ln2 + r with |r| <= ln2/2, e^r by a degree-7 polynomial (Cephes expf
-    // coefficients, < 2 ulp), 2^n by building the exponent bits; x < -87.3 (and -inf) gives 0.
     private static final float LOG2E = 1.44269504088896341f;
     private static final float ROUND = 12582912f; // 1.5 * 2^23: adding it rounds to an integer
-    private static final FloatVector NEG_LN2_HI = FloatVector.broadcast(F, -0.693359375f);
-    private static final FloatVector NEG_LN2_LO = FloatVector.broadcast(F, 2.12194440e-4f);
-    private static final FloatVector P0 = FloatVector.broadcast(F, 1.9875691500e-4f);
-    private static final FloatVector P1 = FloatVector.broadcast(F, 1.3981999507e-3f);
-    private static final FloatVector P2 = FloatVector.broadcast(F, 8.3334519073e-3f);
-    private static final FloatVector P3 = FloatVector.broadcast(F, 4.1665795894e-2f);
-    private static final FloatVector P4 = FloatVector.broadcast(F, 1.6666665459e-1f);
-    private static final FloatVector P5 = FloatVector.broadcast(F, 5.0000001201e-1f);
+    private static final int ROUND_BITS = Float.floatToRawIntBits(ROUND);
 
-    static FloatVector exp(FloatVector x) {
-        FloatVector xc = x.min(88f).max(-87.5f);
-        FloatVector t = xc.fma(LOG2E, ROUND);
-        FloatVector n = t.sub(ROUND);
-        FloatVector r = n.fma(NEG_LN2_HI, xc);
-        r = n.fma(NEG_LN2_LO, r);
-        FloatVector p = P0.fma(r, P1).fma(r, P2).fma(r, P3).fma(r, P4).fma(r, P5);
-        p = p.fma(r.mul(r), r).add(1f);
-        IntVector bits = t.reinterpretAsInts().sub(Float.floatToRawIntBits(ROUND) - 127).lanewise(VectorOperators.LSHL, 23);
-        return p.mul(bits.reinterpretAsFloats()).blend(0f, x.compare(VectorOperators.LT, -87.3f));
+    /**
+     * 2^x for x <= 0 (the softmax only ever needs those): x = n + f with n = round(x), |f| <= 1/2;
+     * 2^f by a degree-6 polynomial (relative error < 1e-7, i.e. about 1 ulp, fitted for this op),
+     * 2^n by writing n into the exponent bits. x < -126 (and -inf) gives 0; NaN stays NaN.
+     * Constants are broadcast inline: C2 does not reliably keep static final vectors unboxed.
+     */
+    static FloatVector pow2(FloatVector x) {
+        FloatVector t = x.add(ROUND);
+        FloatVector f = x.sub(t.sub(ROUND));
+        FloatVector p = f.fma(1.5345811e-4f, 1.3399931e-3f);
+        p = p.fma(f, FloatVector.broadcast(F, 9.618489e-3f));
+        p = p.fma(f, FloatVector.broadcast(F, 5.5503286e-2f));
+        p = p.fma(f, FloatVector.broadcast(F, 2.4022646e-1f));
+        p = p.fma(f, FloatVector.broadcast(F, 6.931472e-1f));
+        p = p.fma(f, FloatVector.broadcast(F, 1f));
+        IntVector exponent = t.reinterpretAsInts().sub(ROUND_BITS - 127).lanewise(VectorOperators.LSHL, 23);
+        return p.mul(exponent.reinterpretAsFloats()).blend(0f, x.compare(VectorOperators.LT, -126f));
     }
 }

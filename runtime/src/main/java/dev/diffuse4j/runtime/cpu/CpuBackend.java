@@ -6,6 +6,7 @@ import dev.diffuse4j.runtime.Tensor;
 import dev.diffuse4j.runtime.ops.AttentionCall;
 import dev.diffuse4j.runtime.ops.AttentionResult;
 import dev.diffuse4j.runtime.ops.Backend;
+import dev.diffuse4j.runtime.ops.Backends;
 import dev.diffuse4j.runtime.ops.BinaryOp;
 import dev.diffuse4j.runtime.ops.Conv2dParams;
 import dev.diffuse4j.runtime.ops.UnaryOp;
@@ -26,8 +27,7 @@ public final class CpuBackend implements Backend {
     @Override public Tensor empty(DType dtype, int... shape) { return Tensor.zeros(dtype, shape); }
 
     @Override public Tensor copyFrom(Tensor src) {
-        if (!src.device().isCpu())
-            throw new IllegalArgumentException("copy to cpu: the " + src.device() + " backend copies its own tensors to the host");
+        if (!src.device().isCpu()) return Backends.of(src.device()).toCpu(src);  // the device backend reads its own memory
         return Copy.contiguousCopy(src);
     }
 

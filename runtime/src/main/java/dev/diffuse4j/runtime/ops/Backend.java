@@ -22,6 +22,16 @@ public interface Backend {
     /** Copies a tensor from any device into a new contiguous tensor on this one. */
     Tensor copyFrom(Tensor src);
 
+    /**
+     * Copies one of this backend's tensors into a new contiguous CPU tensor (same dtype), waiting
+     * for the work that produces it. The CPU backend's {@link #copyFrom} calls this on the source's
+     * backend, so {@code Ops.to(x, Device.CPU)} works for every device.
+     */
+    default Tensor toCpu(Tensor x) {
+        if (!x.device().isCpu()) throw new UnsupportedOperationException(device() + " backend cannot copy " + x + " to the host");
+        return contiguous(x);
+    }
+
     /** Contiguous copy (same dtype). */
     Tensor contiguous(Tensor x);
 

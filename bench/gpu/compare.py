@@ -1,0 +1,40 @@
+#!/usr/bin/env python3
+"""Joins CudaBench.java's and torch_bench.py's CSVs into one table: time per op, achieved rate,
+and the ratio diffuse4j / PyTorch (below 1 = diffuse4j faster). Graph time is the kernel time.
+
+usage: compare.py D4J.csv TORCH.csv
+"""
+import csv
+import sys
+
+
+def load(path):
+    with open(path) as fh:
+        return {(r["name"], r["dtype"]): r for r in csv.DictReader(fh)}
+
+
+def main():
+    d4j, torch = load(sys.argv[1]), load(sys.argv[2])
+    head = f"{'op':22s} {'dt':4s} {'d4j graph':>10s} {'d4j eager':>10s} {'torch':>10s} {'ratio':>6s} {'d4j rate':>12s} {'torch rate':>12s}"
+    print(head)
+    print("-" * len(head))
+    for key in sorted(set(d4j) | set(torch), key=lambda k: (k[1], (d4j.get(k) or torch.get(k))["kind"], k[0])):
+        a, b = d4j.get(key), torch.get(key)
+        kind = (a or b)["kind"]
+        flop = float((a or b)["flop"])
+        nbytes = float((a or b)["bytes"])
+
+        def rate(ms):
+            if ms is None:
+                return "-"
+            return f"{flop / ms / 1e9:7.1f} TF/s" if flop > 0 else f"{nbytes / ms / 1e6:7.0f} GB/s"
+        g = float(a["graph_ms"]) if a else None
+        e = float(a["eager_ms"]) if a else None
+        t = float(b["ms"]) if b else None
+        ratio = f"{g / t:6.2f}" if g and t else "     -"
+        fmt = lambda x: f"{x:10.4f}" if x is not None else f"{'-':>10s}"
+        print(f"{key[0]:22s} {key[1]:4s} {fmt(g)} {fmt(e)} {fmt(t)} {ratio} {rate(g):>12s} {rate(t):>12s}")
+
+
+if __name__ == "__main__":
+    main()

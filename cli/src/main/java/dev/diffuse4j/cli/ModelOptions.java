@@ -1,0 +1,78 @@
+package dev.diffuse4j.cli;
+
+import dev.diffuse4j.pipelines.FakeModels;
+import dev.diffuse4j.pipelines.ModelLoader;
+import dev.diffuse4j.pipelines.StableDiffusion;
+import dev.diffuse4j.runtime.Device;
+import picocli.CommandLine.Option;
+
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.nio.file.Path;
+import java.util.Locale;
+
+/** Options every generating command shares: which model, on which backend, in which precision. */
+final class ModelOptions {
+    @Option(names = "--model", paramLabel = "PATH|REPO",
+            description = "diffusers folder, single-file .safetensors checkpoint, or Hugging Face repo id (downloaded into the hub cache)")
+    String model;
+
+    @Option(names = "--fake-weights", paramLabel = "NAME",
+            description = "real architecture on deterministic weights, nothing downloaded: tiny-sd15, tiny-sdxl, sd15, sdxl")
+    String fakeWeights;
+
+    @Option(names = "--backend", defaultValue = "cpu", description = "cpu or cuda (default: ${DEFAULT-VALUE})")
+    String backend;
+
+    @Option(names = "--dtype", defaultValue = "auto",
+            description = "compute precision: auto (F32 on cpu, F16 on cuda), f32, f16, bf16 (default: ${DEFAULT-VALUE})")
+    String dtype;
+
+    @Option(names = "--fp16", description = "download/read the fp16 variant of diffusers weights when there is one")
+    boolean fp16;
+
+    @Option(names = "--tokenizer", paramLabel = "DIR", description = "CLIP tokenizer folder (vocab.json, merges.txt) for single-file checkpoints")
+    Path tokenizer;
+
+    @Option(names = "--clip-skip", defaultValue = "0", description = "use an earlier text-encoder layer (0 = none)")
+    int clipSkip;
+
+    Device device() {
+        Device d = Device.parse(backend);
+        String t = dtype.toLowerCase(Locale.ROOT);
+        if (!t.equals("auto") && !t.equals("f32") && !t.equals("f16") && !t.equals("bf16"))
+            throw new IllegalArgumentException("--dtype must be auto, f32, f16 or bf16, got '" + dtype + "'");
+        if (d.isCpu() && (t.equals("f16") || t.equals("bf16")))
+            throw new IllegalArgumentException("--dtype " + t + ": the cpu backend computes in F32 (F16/BF16 weights are read as they are and widened per layer); use --dtype f32 or auto");
+        return d;
+    }
+
+    StableDiffusion load(PrintWriter err) throws IOException {
+        if (model != null && fakeWeights != null) throw new IllegalArgumentException("give either --model or --fake-weights, not both");
+        if (model == null && fakeWeights == null)
+            throw new IllegalArgumentException("no model given: pass --model PATH|REPO or --fake-weights tiny-sd15. " + ModelLoader.howToGetModels());
+        Device device = device();
+        long t0 = System.nanoTime();
+        StableDiffusion sd;
+        if (fakeWeights != null) {
+            sd = FakeModels.load(fakeWeights, device);
+        } else {
+            var hubBar = new HubProgress(err);
+            sd = ModelLoader.load(model, ModelLoader.Options.defaults().withDevice(device).withFp16(fp16)
+                    .withTokenizerDir(tokenizer).withClipSkip(clipSkip).withHubProgress(hubBar));
+        }
+        err.printf(Locale.ROOT, "loaded %s on %s in %.1f s%n", sd.description(), device, (System.nanoTime() - t0) / 1e9);
+        return sd;
+    }
+
+    /** Download progress of hub files, one line per 10% per file. */
+    private record HubProgress(PrintWriter err) implements dev.diffuse4j.pipelines.hub.HubDownloader.ProgressListener {
+        @Override
+        public void onProgress(String file, long done, long total) {
+            if (total <= 0) return;
+            long step = Math.max(total / 10, 1);
+            if (done == total || done / step != (done - Math.min(done, 1 << 20)) / step)
+                err.printf(Locale.ROOT, "downloading %s: %.0f%% of %.1f MB%n", file, 100.0 * done / total, total / 1e6);
+        }
+    }
+}

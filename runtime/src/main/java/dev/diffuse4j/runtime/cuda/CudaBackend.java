@@ -1,0 +1,284 @@
+package dev.diffuse4j.runtime.cuda;
+
+import dev.diffuse4j.runtime.DType;
+import dev.diffuse4j.runtime.Device;
+import dev.diffuse4j.runtime.Numbers;
+import dev.diffuse4j.runtime.Shapes;
+import dev.diffuse4j.runtime.Tensor;
+import dev.diffuse4j.runtime.ops.AttentionCall;
+import dev.diffuse4j.runtime.ops.AttentionResult;
+import dev.diffuse4j.runtime.ops.Backend;
+import dev.diffuse4j.runtime.ops.Backends;
+import dev.diffuse4j.runtime.ops.BinaryOp;
+import dev.diffuse4j.runtime.ops.Conv2dParams;
+import dev.diffuse4j.runtime.ops.UnaryOp;
+import jcuda.Pointer;
+import jcuda.driver.JCudaDriver;
+
+import java.lang.foreign.MemorySegment;
+import java.util.List;
+
+import static dev.diffuse4j.runtime.cuda.CudaDriver.check;
+
+/**
+ * The CUDA backend: tensors in device memory (F16/BF16 storage with F32 accumulation, F32 where
+ * asked), every op a launch of the hand-written kernels of diffuse4j-kernels, queued in order on one
+ * stream. Results keep the (promoted) dtype of their inputs. Host copies ({@link #copyFrom},
+ * {@link #toCpu}) and {@link #synchronize} are the points where the host waits.
+ *
+ * <p>Obtain it with {@code Backends.of(Device.cuda())}; where CUDA cannot run that throws
+ * {@link CudaUnavailableException} ("CUDA backend unavailable: &lt;reason&gt;").
+ */
+public final class CudaBackend implements Backend {
+    private static final long COPY_CHUNK = 1L << 30;
+
+    final Device device;
+    final CudaContext ctx;
+    final CudaAllocator allocator;
+    final CudaKernels k;
+    private final CudaElementwise elementwise;
+    private final CudaLinalg linalg;
+    private final CudaNorms norms;
+    private final CudaLayout layout;
+    private final CudaAttention attention;
+
+    private CudaBackend(Device device, CudaContext ctx) {
+        this.device = device;
+        this.ctx = ctx;
+        this.allocator = new CudaAllocator(ctx);
+        this.k = new CudaKernels(ctx);
+        this.elementwise = new CudaElementwise(this);
+        this.linalg = new CudaLinalg(this);
+        this.norms = new CudaNorms(this);
+        this.layout = new CudaLayout(this);
+        this.attention = new CudaAttention(this);
+    }
+
+    /** Opens the backend of a CUDA device, or throws {@link CudaUnavailableException} saying why it cannot run here. */
+    public static CudaBackend open(Device device) {
+        if (device.kind() != Device.Kind.CUDA) throw new IllegalArgumentException("not a cuda device: " + device);
+        return new CudaBackend(device, CudaContext.open(device.index()));
+    }
+
+    /** The backend of {@code Device.cuda(0)} (shared, via {@link Backends}). */
+    public static CudaBackend get() { return (CudaBackend) Backends.of(Device.cuda()); }
+
+    @Override public Device device() { return device; }
+
+    /** "cuda:0 NVIDIA H100 80GB HBM3 (sm_90, 132 SMs, 81559 MiB)". */
+    public String describe() { return ctx.describe(); }
+
+    public int multiprocessors() { return ctx.smCount; }
+
+    // ---------------------------------------------------------------- memory
+
+    /** Device memory accounting (in use, peak, cached). */
+    public CudaMemoryStats memoryStats() { return allocator.stats(); }
+
+    public void resetPeakMemory() { allocator.resetPeak(); }
+
+    /** Gives cached free blocks back to the driver (e.g. before handing the GPU to another library). */
+    public void releaseCachedMemory() { allocator.releaseCache(); }
+
+    /** Waits until every queued op has finished; a kernel fault surfaces here. */
+    public void synchronize() { ctx.synchronize("synchronize"); }
+
+    /** New uninitialised tensor; {@code op} names the caller in an out-of-memory message. */
+    Tensor alloc(String op, DType dtype, int... shape) {
+        Shapes.check(shape);
+        long bytes = Shapes.numel(shape) * dtype.byteSize();
+        CudaAllocator.Block b = allocator.allocate(bytes, op);
+        return Tensor.adopt(new CudaStorage(device, allocator, b, b.size), dtype, shape);
+    }
+
+    @Override public Tensor empty(DType dtype, int... shape) { return alloc("empty", dtype, shape); }
+
+    // ---------------------------------------------------------------- host <-> device
+
+    @Override
+    public Tensor copyFrom(Tensor src) {
+        if (src.device().equals(device)) return contiguous(src);
+        if (!src.device().isCpu())
+            throw new IllegalArgumentException("copy to " + device + ": copy " + src + " to the cpu first (no peer copies)");
+        if (allocator.isCapturing())
+            throw new IllegalStateException("copy to " + device + ": host-to-device copies cannot be captured in a CUDA graph; "
+                    + "copy into a static input tensor with copyInto() before replay instead");
+        try (Tensor host = src.isContiguous() ? src.share() : Backends.cpu().contiguous(src)) {
+            Tensor out = alloc("copy to " + device, src.dtype(), src.shape());
+            upload(host, out, "copy to " + device);
+            return out;
+        }
+    }
+
+    /** Copies a contiguous CPU tensor's bytes into a contiguous CUDA tensor of the same size. */
+    private void upload(Tensor host, Tensor dst, String op) {
+        ctx.makeCurrent();
+        MemorySegment seg = host.cpuSegment();
+        long base = host.offset() * host.dtype().byteSize();
+        long n = host.byteSize();
+        DevicePointer p = pointer(dst);
+        for (long off = 0; off < n; off += COPY_CHUNK) {
+            long len = Math.min(COPY_CHUNK, n - off);
+            Pointer h = Pointer.to(seg.asSlice(base + off, len).asByteBuffer());
+            check(JCudaDriver.cuMemcpyHtoDAsync(p.plus(off), h, len, ctx.stream), op, "cuMemcpyHtoDAsync(" + len + " bytes)");
+        }
+        ctx.synchronize(op);  // pageable host memory: the copy must finish before the caller may reuse it
+    }
+
+    /**
+     * Copies {@code src} (CPU or this device, same shape and dtype) into the existing CUDA tensor
+     * {@code dst}: how a captured graph's static inputs receive new values before a replay.
+     */
+    public void copyInto(Tensor src, Tensor dst) {
+        if (!java.util.Arrays.equals(src.shape(), dst.shape()) || src.dtype() != dst.dtype())
+            throw new IllegalArgumentException("copyInto: " + src.describe() + " does not match " + dst.describe());
+        if (!dst.isContiguous()) throw new IllegalArgumentException("copyInto: destination " + dst.describe() + " must be contiguous");
+        if (src.device().isCpu()) {
+            try (Tensor host = src.isContiguous() ? src.share() : Backends.cpu().contiguous(src)) {
+                upload(host, dst, "copyInto");
+            }
+        } else {
+            layout.copyStrided("copyInto", src, address(dst), dst.shape(), Shapes.contiguousStrides(dst.shape()));
+        }
+    }
+
+    @Override
+    public Tensor toCpu(Tensor x) {
+        if (x.device().isCpu()) return Backends.cpu().contiguous(x);
+        try (Tensor c = x.isContiguous() ? x.share() : contiguous(x)) {
+            Tensor out = Tensor.zeros(c.dtype(), c.shape());
+            ctx.makeCurrent();
+            MemorySegment seg = out.cpuSegment();
+            long n = c.byteSize();
+            DevicePointer p = pointer(c);
+            for (long off = 0; off < n; off += COPY_CHUNK) {
+                long len = Math.min(COPY_CHUNK, n - off);
+                check(JCudaDriver.cuMemcpyDtoHAsync(Pointer.to(seg.asSlice(off, len).asByteBuffer()), p.plus(off), len, ctx.stream),
+                        "copy to cpu", "cuMemcpyDtoHAsync(" + len + " bytes)");
+            }
+            ctx.synchronize("copy to cpu of " + x.describe());
+            return out;
+        }
+    }
+
+    /** A JCuda pointer to a CUDA tensor's first element. */
+    static DevicePointer pointer(Tensor t) {
+        if (!(t.storage() instanceof CudaStorage cs)) throw new IllegalArgumentException(t + " is not a cuda tensor");
+        return cs.pointer().plus(t.offset() * t.dtype().byteSize());
+    }
+
+    static long address(Tensor t) { return CudaTypes.address(t); }
+
+    // ---------------------------------------------------------------- copies and casts
+
+    @Override public Tensor contiguous(Tensor x) { return layout.contiguous(x); }
+
+    @Override public Tensor cast(Tensor x, DType to) { return layout.cast(x, to); }
+
+    @Override
+    public Tensor full(DType dtype, float value, int... shape) {
+        Tensor out = alloc("full", dtype, shape);
+        long n = out.numel();
+        long a = address(out);
+        switch (dtype.byteSize()) {
+            case 1 -> {
+                ctx.makeCurrent();
+                check(JCudaDriver.cuMemsetD8Async(pointer(out), (byte) (dtype == DType.BOOL ? (value != 0 ? 1 : 0) : (int) value), n, ctx.stream),
+                        "full", "cuMemsetD8Async");
+            }
+            case 2 -> {
+                short bits = switch (dtype) {
+                    case F16 -> Numbers.f32ToF16(value);
+                    case BF16 -> Numbers.f32ToBf16(value);
+                    default -> (short) value;
+                };
+                ctx.launch("full", k.get("copy", "fill_e2"), grid(n), 1, 1, 256, 0, a, n, (int) bits);
+            }
+            case 4 -> {
+                int bits = dtype == DType.F32 ? Float.floatToRawIntBits(value) : (int) value;
+                ctx.launch("full", k.get("copy", "fill_e4"), grid(n), 1, 1, 256, 0, a, n, bits);
+            }
+            default -> {
+                long bits = dtype == DType.F64 ? Double.doubleToRawLongBits(value) : (long) value;
+                ctx.launch("full", k.get("copy", "fill_e8"), grid(n), 1, 1, 256, 0, a, n, bits);
+            }
+        }
+        return out;
+    }
+
+    /** Blocks for a grid-stride loop over n items: enough to fill the device, no more. */
+    int grid(long n) {
+        long blocks = (n + 255) / 256;
+        return (int) Math.max(1, Math.min(blocks, (long) ctx.smCount * 16));
+    }
+
+    // ---------------------------------------------------------------- ops
+
+    @Override public Tensor matmul(Tensor a, Tensor b, boolean transA, boolean transB) { return linalg.matmul(a, b, transA, transB); }
+
+    @Override public Tensor linear(Tensor x, Tensor w, Tensor bias) { return linalg.linear(x, w, bias); }
+
+    @Override public Tensor conv2d(Tensor x, Tensor w, Tensor bias, Conv2dParams p, Tensor residual) { return linalg.conv2d(x, w, bias, p, residual); }
+
+    @Override public Tensor groupNorm(Tensor x, int groups, Tensor gamma, Tensor beta, float eps, boolean silu) {
+        return norms.groupNorm(x, groups, gamma, beta, eps, silu);
+    }
+
+    @Override public Tensor layerNorm(Tensor x, Tensor gamma, Tensor beta, float eps) { return norms.layerNorm(x, gamma, beta, eps); }
+
+    @Override public Tensor softmax(Tensor x) { return norms.softmax(x); }
+
+    @Override public Tensor unary(UnaryOp op, Tensor x) { return elementwise.unary(op, x); }
+
+    @Override public Tensor binary(BinaryOp op, Tensor a, Tensor b) { return elementwise.binary(op, a, b); }
+
+    @Override public Tensor affine(Tensor x, float mul, float add) { return elementwise.affine(x, mul, add); }
+
+    @Override public Tensor geglu(Tensor x) { return elementwise.geglu(x); }
+
+    @Override public Tensor concat(List<Tensor> xs, int dim) { return layout.concat(xs, dim); }
+
+    @Override public Tensor upsampleNearest2x(Tensor x) { return layout.upsampleNearest2x(x); }
+
+    @Override public Tensor embedding(Tensor table, Tensor ids) { return layout.embedding(table, ids); }
+
+    @Override public Tensor timestepEmbedding(Tensor t, int dim, boolean flipSinToCos, float freqShift, float maxPeriod) {
+        return layout.timestepEmbedding(t, dim, flipSinToCos, freqShift, maxPeriod);
+    }
+
+    @Override public AttentionResult attention(AttentionCall call) { return attention.attention(call); }
+
+    // ---------------------------------------------------------------- CUDA graphs
+
+    /**
+     * Records every op that {@code step} queues into a CUDA graph instead of running them, and
+     * returns the graph for {@link CudaGraph#replay() replay}. Run {@code step} once uncaptured first
+     * (warm-up: loads kernels, fills the allocator's cache). Tensors the step allocates belong to the
+     * graph's private memory pool: each replay rewrites them in place (the step's outputs are static
+     * tensors; read them after a replay). Inputs are static too: keep them alive while the graph
+     * lives and change their values with {@link #copyInto}. Host copies cannot be captured.
+     */
+    public CudaGraph capture(Runnable step) { return CudaGraph.capture(this, step); }
+
+    // ---------------------------------------------------------------- helpers for the op classes
+
+    /** x itself (shared) when already of dtype {@code t}, else a cast copy. The caller closes it. */
+    Tensor as(Tensor x, DType t) {
+        requireHere(x);
+        return x.dtype() == t ? x.share() : layout.cast(x, t);
+    }
+
+    /** x (shared) when contiguous, else a contiguous copy, of dtype t. The caller closes it. */
+    Tensor contiguousAs(Tensor x, DType t) {
+        requireHere(x);
+        if (x.dtype() != t) return layout.cast(x, t);
+        return x.isContiguous() ? x.share() : layout.contiguous(x);
+    }
+
+    void requireHere(Tensor x) {
+        if (x != null && !x.device().equals(device))
+            throw new IllegalArgumentException("tensor " + x + " is not on " + device + "; copy it with Ops.to(x, " + device + ")");
+    }
+
+    CudaLayout layout() { return layout; }
+}

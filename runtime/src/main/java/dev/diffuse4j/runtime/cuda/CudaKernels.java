@@ -1,0 +1,59 @@
+package dev.diffuse4j.runtime.cuda;
+
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeMap;
+import java.util.TreeSet;
+
+/**
+ * Looks kernels up by module and name, and lists every kernel the backend can launch
+ * ({@link #catalog()}), so a test can check the packaged fatbins against it without a GPU.
+ */
+final class CudaKernels {
+    private final CudaContext ctx;
+
+    CudaKernels(CudaContext ctx) { this.ctx = ctx; }
+
+    CudaContext.Kernel get(String module, String name) {
+        assert catalog().getOrDefault(module, Set.of()).contains(name) : name + " is missing from CudaKernels.catalog()";
+        return ctx.kernel(module, name);
+    }
+
+    private static final String[] FLOATS = {"f32", "f16", "bf16"};
+    private static final String[] HALVES = {"f16", "bf16"};
+
+    /** Padded head dims of the flash kernels (attention.cu FLASH_ALL). */
+    static final int[] FLASH_DIMS = {32, 48, 64, 80, 128, 160};
+
+    /** Module -> names of every kernel this backend launches. */
+    static Map<String, Set<String>> catalog() {
+        Map<String, Set<String>> m = new TreeMap<>();
+        Set<String> ew = set(m, "elementwise");
+        for (String s : FLOATS)
+            for (String n : new String[]{"unary_", "affine_", "binary_same_", "binary_row_", "binary_bcast_", "geglu_"}) ew.add(n + s);
+        Set<String> cp = set(m, "copy");
+        for (String e : new String[]{"e1", "e2", "e4", "e8"}) cp.add("copy_strided_" + e);
+        for (String e : new String[]{"e2", "e4", "e8"}) cp.add("fill_" + e);
+        for (String e : new String[]{"e2", "e4", "e16"}) { cp.add("upsample2x_" + e); cp.add("embedding_" + e); }
+        cp.add("cast_strided");
+        cp.add("timestep_embedding");
+        Set<String> nm = set(m, "norms");
+        for (String s : FLOATS)
+            for (String n : new String[]{"softmax_", "layer_norm_", "group_norm_stats_", "group_norm_apply_", "channel_stats_"}) nm.add(n + s);
+        nm.add("group_norm_finalize");
+        nm.add("adain_coefficients");
+        Set<String> gm = set(m, "gemm"), cv = set(m, "conv"), at = set(m, "attention");
+        for (String s : FLOATS) { gm.add("gemm_simt_" + s); cv.add("conv_simt_" + s); at.add("attn_simt_" + s); at.add("attn_maps_" + s); }
+        for (String s : HALVES) {
+            for (String t : new String[]{"l", "s"}) {
+                gm.add("gemm_tc_" + s + "_nt_" + t);
+                gm.add("gemm_tc_" + s + "_nn_" + t);
+                cv.add("conv_tc_" + s + "_" + t);
+            }
+            for (int d : FLASH_DIMS) at.add("flash_" + s + "_d" + d);
+        }
+        return m;
+    }
+
+    private static Set<String> set(Map<String, Set<String>> m, String module) { return m.computeIfAbsent(module, x -> new TreeSet<>()); }
+}

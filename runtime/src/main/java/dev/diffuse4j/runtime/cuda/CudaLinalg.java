@@ -1,0 +1,237 @@
+package dev.diffuse4j.runtime.cuda;
+
+import dev.diffuse4j.runtime.DType;
+import dev.diffuse4j.runtime.Shapes;
+import dev.diffuse4j.runtime.Tensor;
+import dev.diffuse4j.runtime.ops.Conv2dParams;
+
+import java.util.Arrays;
+
+import static dev.diffuse4j.runtime.cuda.CudaBackend.address;
+
+/**
+ * matmul, linear and conv2d on gemm.cu / conv.cu. F16/BF16 operands whose K-contiguous rows are
+ * 16-byte aligned (K % 8 == 0) take the tensor-core kernels (copying an operand into that layout
+ * when a transpose or broadcast requires it); F32 and the rest take the SIMT kernels.
+ */
+final class CudaLinalg {
+    private static final int MAX_GRID_Z = 65535;
+
+    private final CudaBackend be;
+
+    CudaLinalg(CudaBackend be) { this.be = be; }
+
+    /** A matrix operand as the kernels see it: base address, row/column strides, batch stride. */
+    private record Operand(Tensor keep, long address, long rowStride, long colStride, long batchStride) {}
+
+    // ---------------------------------------------------------------- matmul
+
+    Tensor matmul(Tensor a, Tensor b, boolean transA, boolean transB) {
+        CudaTypes.requireFloat("matmul", a);
+        CudaTypes.requireFloat("matmul", b);
+        if (a.rank() < 2 || b.rank() < 2)
+            throw new IllegalArgumentException("matmul: operands need rank >= 2, got " + a.describe() + " and " + b.describe());
+        int M = transA ? a.dim(-1) : a.dim(-2), K = transA ? a.dim(-2) : a.dim(-1);
+        int Kb = transB ? b.dim(-1) : b.dim(-2), N = transB ? b.dim(-2) : b.dim(-1);
+        if (K != Kb)
+            throw new IllegalArgumentException("matmul: inner dimensions differ: " + a.describe() + (transA ? "^T" : "") + " x "
+                    + b.describe() + (transB ? "^T" : "") + " (" + K + " vs " + Kb + ")");
+        int[] batchA = Arrays.copyOf(a.shape(), a.rank() - 2), batchB = Arrays.copyOf(b.shape(), b.rank() - 2);
+        int[] batch = Shapes.broadcast("matmul", batchA, batchB);
+        int nb = (int) Shapes.numel(batch);
+        DType t = CudaTypes.promote(a.dtype(), b.dtype());
+        Tensor out = be.alloc("matmul", t, Shapes.concat(batch, M, N));
+        if (out.numel() == 0) return out;
+        try (Tensor ta = be.as(a, t); Tensor tb = be.as(b, t)) {
+            long[] sa = ta.strides(), sb = tb.strides();
+            int ra = ta.rank(), rb = tb.rank();
+            // Logical A[m, k] and B[k, n] strides.
+            long aRow = transA ? sa[ra - 1] : sa[ra - 2], aCol = transA ? sa[ra - 2] : sa[ra - 1];
+            long bK = transB ? sb[rb - 1] : sb[rb - 2], bN = transB ? sb[rb - 2] : sb[rb - 1];
+            long[] abs = Shapes.broadcastStrides(batchA, Arrays.copyOf(sa, ra - 2), batch);
+            long[] bbs = Shapes.broadcastStrides(batchB, Arrays.copyOf(sb, rb - 2), batch);
+            Long aBatch = uniformStride(batch, abs), bBatch = uniformStride(batch, bbs);
+            boolean tc = CudaTypes.isHalf(t) && K % 8 == 0;
+            Operand A, B;
+            if (tc) {
+                boolean aOk = aCol == 1 && aRow % 8 == 0 && aBatch != null && aBatch % 8 == 0 && address(ta) % 16 == 0;
+                A = aOk ? new Operand(null, address(ta), aRow, 1, aBatch)
+                        : materialize("matmul", ta, batch, abs, M, K, aRow, aCol);
+                boolean bUniform = bBatch != null && bBatch % 8 == 0 && address(tb) % 16 == 0;
+                boolean nt;
+                if (bUniform && bK == 1 && bN % 8 == 0) {                      // rows of B are [N, K]
+                    B = new Operand(null, address(tb), bN, 1, bBatch);
+                    nt = true;
+                } else if (bUniform && bN == 1 && bK % 8 == 0 && N % 8 == 0) {  // rows of B are [K, N]
+                    B = new Operand(null, address(tb), bK, 1, bBatch);
+                    nt = false;
+                } else if (N % 8 == 0) {
+                    B = materialize("matmul", tb, batch, bbs, K, N, bK, bN);
+                    nt = false;
+                } else {
+                    B = materialize("matmul", tb, batch, bbs, N, K, bN, bK);
+                    nt = true;
+                }
+                try { return launchTc("matmul", t, A, B, nt, out, M, N, K, nb, 0, 0, null, 0f); } finally { close(A, B); }
+            }
+            A = aBatch != null ? new Operand(null, address(ta), aRow, aCol, aBatch) : materialize("matmul", ta, batch, abs, M, K, aRow, aCol);
+            B = bBatch != null ? new Operand(null, address(tb), bK, bN, bBatch) : materialize("matmul", tb, batch, bbs, K, N, bK, bN);
+            try {
+                // SIMT: A[m,k] at m*lda + k*a_k; B[k,n] at k*b_k + n*b_n.
+                return launchSimt("matmul", t, A.address, A.rowStride, A.colStride, A.batchStride,
+                        B.address, B.rowStride, B.colStride, B.batchStride, out, M, N, K, nb, null);
+            } finally { close(A, B); }
+        }
+    }
+
+    private static void close(Operand a, Operand b) {
+        if (a.keep != null) a.keep.close();
+        if (b.keep != null) b.keep.close();
+    }
+
+    /** The single stride s with offset(batch i) = i * s over the flattened batch, or null when there is none. */
+    private static Long uniformStride(int[] batch, long[] strides) {
+        long s = -1, span = 1;
+        for (int d = batch.length - 1; d >= 0; d--) {
+            if (batch[d] == 1) continue;
+            if (s < 0) {
+                if (strides[d] % span != 0) return null;
+                s = strides[d] / span;
+            } else if (strides[d] != s * span) return null;
+            span *= batch[d];
+        }
+        return s < 0 ? 0L : s;
+    }
+
+    /** Copies a (batched, broadcast, strided) operand into a contiguous [nb, rows, cols] buffer. */
+    private Operand materialize(String op, Tensor x, int[] batch, long[] batchStrides, int rows, int cols, long rowStride, long colStride) {
+        int nb = (int) Shapes.numel(batch);
+        Tensor buf = be.alloc(op, x.dtype(), nb, rows, cols);
+        int[] shape = Shapes.concat(batch, rows, cols);
+        long[] src = Arrays.copyOf(batchStrides, batch.length + 2);
+        src[batch.length] = rowStride;
+        src[batch.length + 1] = colStride;
+        be.layout().copyStrided(op, address(x), shape, src, x.dtype(), address(buf), shape, Shapes.contiguousStrides(shape));
+        return new Operand(buf, address(buf), cols, 1, (long) rows * cols);
+    }
+
+    // ---------------------------------------------------------------- linear
+
+    Tensor linear(Tensor x, Tensor w, Tensor bias) {
+        CudaTypes.requireFloat("linear", x);
+        if (w.rank() != 2 || w.dim(1) != x.dim(-1))
+            throw new IllegalArgumentException("linear: weight " + w.describe() + " does not fit input " + x.describe() + " (expected [out, " + x.dim(-1) + "])");
+        if (bias != null && bias.numel() != w.dim(0))
+            throw new IllegalArgumentException("linear: bias " + bias.describe() + " does not match " + w.dim(0) + " outputs");
+        DType t = x.dtype();
+        int K = x.dim(-1), N = w.dim(0);
+        long M = Shapes.rows(x.shape());
+        if (M > Integer.MAX_VALUE) throw new IllegalArgumentException("linear: too many rows in " + x.describe());
+        int[] outShape = x.shape();
+        outShape[outShape.length - 1] = N;
+        Tensor out = be.alloc("linear", t, outShape);
+        if (out.numel() == 0) return out;
+        try (Tensor tx = be.contiguousAs(x, t); Tensor tw = be.contiguousAs(w, t);
+             Tensor tb = bias == null ? null : (bias.isContiguous() ? bias.share() : be.contiguous(bias))) {
+            be.requireHere(tb);
+            if (tb != null) CudaTypes.requireFloat("linear bias", tb);
+            boolean tc = CudaTypes.isHalf(t) && K % 8 == 0 && address(tx) % 16 == 0 && address(tw) % 16 == 0;
+            Operand A = new Operand(null, address(tx), K, 1, 0), B = new Operand(null, address(tw), K, 1, 0);
+            if (tc) return launchTc("linear", t, A, B, true, out, (int) M, N, K, 1, 0, 0, tb, 0f);
+            return launchSimt("linear", t, address(tx), K, 1, 0, address(tw), 1, K, 0, out, (int) M, N, K, 1, tb);
+        }
+    }
+
+    // ---------------------------------------------------------------- conv2d
+
+    Tensor conv2d(Tensor x, Tensor w, Tensor bias, Conv2dParams p, Tensor residual) {
+        CudaTypes.requireFloat("conv2d", x);
+        if (x.rank() != 4 || w.rank() != 4 || w.dim(3) != x.dim(3))
+            throw new IllegalArgumentException("conv2d: expects x [B, H, W, Cin] and w [Cout, kh, kw, Cin], got " + x.describe() + " and " + w.describe());
+        int Bn = x.dim(0), H = x.dim(1), W = x.dim(2), Cin = x.dim(3), Cout = w.dim(0), kh = w.dim(1), kw = w.dim(2);
+        int Ho = p.outH(H, kh), Wo = p.outW(W, kw);
+        if (Ho <= 0 || Wo <= 0) throw new IllegalArgumentException("conv2d: kernel " + kh + "x" + kw + " does not fit input " + x.describe() + " with " + p);
+        if (bias != null && bias.numel() != Cout)
+            throw new IllegalArgumentException("conv2d: bias " + bias.describe() + " does not match " + Cout + " output channels");
+        if (residual != null && !Arrays.equals(residual.shape(), new int[]{Bn, Ho, Wo, Cout}))
+            throw new IllegalArgumentException("conv2d: residual " + residual.describe() + " must be [" + Bn + ", " + Ho + ", " + Wo + ", " + Cout + "]");
+        DType t = x.dtype();
+        Tensor out = be.alloc("conv2d", t, Bn, Ho, Wo, Cout);
+        if (out.numel() == 0) return out;
+        long Ml = (long) Bn * Ho * Wo;
+        if (Ml > Integer.MAX_VALUE) throw new IllegalArgumentException("conv2d: output too large: " + out.describe());
+        int M = (int) Ml, N = Cout, K = kh * kw * Cin;
+        try (Tensor tx = be.contiguousAs(x, t); Tensor tw = be.contiguousAs(w, t);
+             Tensor tb = bias == null ? null : (bias.isContiguous() ? bias.share() : be.contiguous(bias));
+             Tensor tr = residual == null ? null : be.contiguousAs(residual, t)) {
+            be.requireHere(tb);
+            if (tb != null) CudaTypes.requireFloat("conv2d bias", tb);
+            byte[] conv = new CStruct(48).i32(Bn).i32(H).i32(W).i32(Cin).i32(Ho).i32(Wo).i32(kh).i32(kw)
+                    .i32(p.strideH()).i32(p.strideW()).i32(p.padTop()).i32(p.padLeft()).bytes();
+            boolean tc = CudaTypes.isHalf(t) && Cin % 8 == 0 && address(tx) % 16 == 0 && address(tw) % 16 == 0;
+            byte[] args = gemmArgs(address(tx), K, 1, 0, address(tw), K, 1, K, 0, address(out), N, 0,
+                    CudaTypes.addressOrNull(tr), N, 0, M, N, K, tb, 1f, tr == null ? 0f : 1f);
+            String sfx = CudaTypes.suffix(t);
+            if (tc) {
+                boolean large = tiles(M, N, 128, 1) >= be.ctx.smCount;
+                int bm = large ? 128 : 64;
+                be.ctx.launch("conv2d", be.k.get("conv", "conv_tc_" + sfx + (large ? "_l" : "_s")), (N + bm - 1) / bm, (M + bm - 1) / bm, 1,
+                        large ? 256 : 128, large ? 65536 : 32768, args, conv);
+            } else {
+                be.ctx.launch("conv2d", be.k.get("conv", "conv_simt_" + sfx), (N + 63) / 64, (M + 63) / 64, 1, 256, 0, args, conv);
+            }
+            return out;
+        }
+    }
+
+    // ---------------------------------------------------------------- launches
+
+    private static long tiles(int M, int N, int tile, int nb) { return (long) ((M + tile - 1) / tile) * ((N + tile - 1) / tile) * nb; }
+
+    /** Tensor-core GEMM; {@code nt}: B rows are N (B is [N, K]), else B rows are K ([K, N]). */
+    private Tensor launchTc(String op, DType t, Operand A, Operand B, boolean nt, Tensor out, int M, int N, int K, int nb,
+                            long resAddr, long ldr, Tensor bias, float beta) {
+        boolean large = tiles(M, N, 128, nb) >= be.ctx.smCount;
+        int bm = large ? 128 : 64;
+        String name = "gemm_tc_" + CudaTypes.suffix(t) + (nt ? "_nt_" : "_nn_") + (large ? "l" : "s");
+        CudaContext.Kernel kern = be.k.get("gemm", name);
+        long es = t.byteSize(), sC = (long) M * N;
+        for (int z0 = 0; z0 < nb; z0 += MAX_GRID_Z) {
+            int nz = Math.min(MAX_GRID_Z, nb - z0);
+            byte[] args = gemmArgs(A.address + z0 * A.batchStride * es, A.rowStride, 1, A.batchStride,
+                    B.address + z0 * B.batchStride * es, B.rowStride, nt ? 1 : B.rowStride, nt ? B.rowStride : 1, B.batchStride,
+                    address(out) + z0 * sC * es, N, sC, resAddr, ldr, sC, M, N, K, bias, 1f, beta);
+            be.ctx.launch(op, kern, (N + bm - 1) / bm, (M + bm - 1) / bm, nz, large ? 256 : 128, large ? 65536 : 32768, args);
+        }
+        return out;
+    }
+
+    /** SIMT GEMM: A[m, k] at a + m*lda + k*aK, B[k, n] at b + k*bK + n*bN, batch strides sA/sB. */
+    private Tensor launchSimt(String op, DType t, long a, long lda, long aK, long sA, long b, long bK, long bN, long sB,
+                              Tensor out, int M, int N, int K, int nb, Tensor bias) {
+        CudaContext.Kernel kern = be.k.get("gemm", "gemm_simt_" + CudaTypes.suffix(t));
+        long es = t.byteSize(), sC = (long) M * N;
+        for (int z0 = 0; z0 < nb; z0 += MAX_GRID_Z) {
+            int nz = Math.min(MAX_GRID_Z, nb - z0);
+            byte[] args = gemmArgs(a + z0 * sA * es, lda, aK, sA, b + z0 * sB * es, 0, bK, bN, sB,
+                    address(out) + z0 * sC * es, N, sC, 0, 0, 0, M, N, K, bias, 1f, 0f);
+            be.ctx.launch(op, kern, (N + 63) / 64, (M + 63) / 64, nz, 256, 0, args);
+        }
+        return out;
+    }
+
+    /** The GemmArgs struct of gemm.cuh. */
+    static byte[] gemmArgs(long a, long lda, long aK, long sA,
+                           long b, long ldb, long bK, long bN, long sB,
+                           long c, long ldc, long sC, long r, long ldr, long sR,
+                           int M, int N, int K, Tensor bias, float alpha, float beta) {
+        return new CStruct(160)
+                .ptr(a).ptr(b).ptr(c).ptr(CudaTypes.addressOrNull(bias)).ptr(r)
+                .i64(lda).i64(ldb).i64(ldc).i64(ldr)
+                .i64(sA).i64(sB).i64(sC).i64(sR)
+                .i64(aK).i64(bK).i64(bN)
+                .i32(M).i32(N).i32(K).i32(bias == null ? -1 : CudaTypes.code(bias.dtype()))
+                .f32(alpha).f32(beta)
+                .bytes();
+    }
+}
