@@ -28,7 +28,7 @@ public final class Layers {
     /** Decoder (up) blocks only, as InDetail-IP uses. */
     public static Predicate<LayerInfo> decoder() { return block(LayerInfo.Block.UP); }
 
-    /** Layers whose latent grid has this many tokens (e.g. 256 for 16x16). */
+    /** Layers whose latent grid has this many tokens (e.g. 256 for 16x16) at the model's default sample size (install-time LayerInfo); use {@link #level} for other sizes. */
     public static Predicate<LayerInfo> tokens(int tokens) { return l -> l.height() * l.width() == tokens; }
 
     /** Layers at a latent resolution level (0 = full latent resolution). */

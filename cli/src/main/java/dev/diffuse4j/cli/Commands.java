@@ -11,5 +11,7 @@ final class Commands {
         cl.addSubcommand(new InspectCommand());
         cl.addSubcommand(new GoldensCommand());
         cl.addSubcommand(new GenerateCommand());
+        cl.addSubcommand(new StyleAlignedCommand());
+        cl.addSubcommand(new AttentionMapsCommand());
     }
 }

@@ -68,7 +68,7 @@ final class GenerateCommand implements Callable<Integer> {
             StableDiffusionPipeline pipeline = new StableDiffusionPipeline(sd).vaeTiling(tiling);
             GenerationResult result = pipeline.generate(request, new CliListener(err, "generate"));
             for (int i = 0; i < targets.size(); i++) {
-                Png.write(targets.get(i), result.images().get(i), Map.of("parameters", result.parameters()));
+                Png.write(targets.get(i), result.images().get(i), Map.of("parameters", result.parameters(i)));
                 stdout.println(targets.get(i));
             }
             err.println(CliListener.timings(result.seconds()));

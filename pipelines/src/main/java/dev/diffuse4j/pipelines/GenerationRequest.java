@@ -20,11 +20,17 @@ import dev.diffuse4j.pipelines.image.RgbImage;
  * @param noise            the initial-noise generator
  * @param initImage        image-to-image source, or null
  * @param strength         image-to-image: how much of the schedule to run (1 = ignore the image)
+ * @param batchPrompts     one prompt per image (batch methods such as StyleAligned), or null for {@code images} copies of {@code prompt}
  */
 public record GenerationRequest(String prompt, String negativePrompt, int steps, double guidanceScale, double guidanceRescale,
                                 long seed, int width, int height, String sampler, int images, double eta, NoiseMode noise,
-                                RgbImage initImage, double strength) {
+                                RgbImage initImage, double strength, java.util.List<String> batchPrompts) {
     public GenerationRequest {
+        if (batchPrompts != null) {
+            batchPrompts = java.util.List.copyOf(batchPrompts);
+            if (batchPrompts.isEmpty()) throw new IllegalArgumentException("batch prompts must not be empty");
+            images = batchPrompts.size();
+        }
         if (prompt == null) throw new IllegalArgumentException("a prompt is required");
         if (steps < 1 || steps > 1000) throw new IllegalArgumentException("steps must be 1..1000, got " + steps);
         if (images < 1 || images > 64) throw new IllegalArgumentException("images must be 1..64, got " + images);
@@ -37,11 +43,16 @@ public record GenerationRequest(String prompt, String negativePrompt, int steps,
 
     public static Builder builder(String prompt) { return new Builder(prompt); }
 
+    /** The prompt of every image of the batch. */
+    public java.util.List<String> prompts() {
+        return batchPrompts != null ? batchPrompts : java.util.Collections.nCopies(images, prompt);
+    }
+
     public Builder toBuilder() {
         Builder b = new Builder(prompt);
         b.negativePrompt = negativePrompt; b.steps = steps; b.guidanceScale = guidanceScale; b.guidanceRescale = guidanceRescale;
         b.seed = seed; b.width = width; b.height = height; b.sampler = sampler; b.images = images; b.eta = eta; b.noise = noise;
-        b.initImage = initImage; b.strength = strength;
+        b.initImage = initImage; b.strength = strength; b.batchPrompts = batchPrompts;
         return b;
     }
 
@@ -59,6 +70,7 @@ public record GenerationRequest(String prompt, String negativePrompt, int steps,
         private NoiseMode noise = NoiseMode.PHILOX;
         private RgbImage initImage;
         private double strength = 1.0;
+        private java.util.List<String> batchPrompts;
 
         private Builder(String prompt) { this.prompt = prompt; }
 
@@ -73,10 +85,12 @@ public record GenerationRequest(String prompt, String negativePrompt, int steps,
         public Builder eta(double v) { eta = v; return this; }
         public Builder noise(NoiseMode v) { noise = v; return this; }
         public Builder initImage(RgbImage img, double s) { initImage = img; strength = s; return this; }
+        /** One prompt per image; sets the image count. */
+        public Builder batchPrompts(java.util.List<String> v) { batchPrompts = v; return this; }
 
         public GenerationRequest build() {
             return new GenerationRequest(prompt, negativePrompt, steps, guidanceScale, guidanceRescale, seed, width, height, sampler,
-                    images, eta, noise, initImage, strength);
+                    images, eta, noise, initImage, strength, batchPrompts);
         }
     }
 }

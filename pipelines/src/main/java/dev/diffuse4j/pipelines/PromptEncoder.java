@@ -8,6 +8,9 @@ import java.util.List;
 public interface PromptEncoder extends AutoCloseable {
     TextConditioning encode(List<String> prompts);
 
+    /** The (first) tokenizer, e.g. to label attention maps by token. */
+    dev.diffuse4j.model.tokenizer.Tokenizer tokenizer();
+
     /** All-zero conditioning for a batch (SDXL's force_zeros_for_empty_prompt negatives). */
     TextConditioning zeros(int batch);
 

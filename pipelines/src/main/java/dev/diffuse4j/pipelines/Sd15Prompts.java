@@ -24,6 +24,9 @@ public final class Sd15Prompts implements PromptEncoder {
     public TextConditioning encode(List<String> prompts) { return encoder.encode(prompts, clipSkip); }
 
     @Override
+    public Tokenizer tokenizer() { return encoder.tokenizer(); }
+
+    @Override
     public TextConditioning zeros(int batch) {
         int len = encoder.tokenizer().maxLength(), dim = encoder.clip().config().hiddenSize();
         return new TextConditioning(Ops.full(encoder.clip().device(), DType.F32, 0f, batch, len, dim), null, new int[batch]);

@@ -23,6 +23,9 @@ public final class SdxlPrompts implements PromptEncoder {
     public TextConditioning encode(List<String> prompts) { return encoder.encode(prompts, clipSkip); }
 
     @Override
+    public Tokenizer tokenizer() { return encoder.tokenizer1(); }
+
+    @Override
     public TextConditioning zeros(int batch) {
         int len = encoder.tokenizer1().maxLength();
         int dim = encoder.clipL().config().hiddenSize() + encoder.bigG().config().hiddenSize();

@@ -98,7 +98,9 @@ public final class StableDiffusionPipeline {
             Tensor images = VaeDecoding.decode(model.vae(), onDevice(Tensor.of(latents, n, h, w, c)), tiling, listener);
             List<RgbImage> rgb = Pixels.toRgb(images.device().isCpu() ? images : Ops.to(images, Device.CPU));
             seconds.put("vae decode", phase(listener, "vae decode", t0));
-            return new GenerationResult(rgb, parameters(req, g, width, height), seconds);
+            List<String> params = new java.util.ArrayList<>();
+            for (int i = 0; i < n; i++) params.add(parameters(req, req.prompts().get(i), g, width, height));
+            return new GenerationResult(rgb, params, seconds);
         }
     }
 
@@ -106,7 +108,7 @@ public final class StableDiffusionPipeline {
     private record Conditioning(Tensor context, Tensor pooled, Tensor timeIds) {}
 
     private Conditioning conditioning(GenerationRequest req, int n, boolean guided, int width, int height, StepListener listener) {
-        TextConditioning pos = model.prompts().encode(Collections.nCopies(n, req.prompt()));
+        TextConditioning pos = model.prompts().encode(req.prompts());
         warnTruncated(pos, "prompt", listener);
         Tensor context = pos.context(), pooled = pos.pooled();
         if (guided) {
@@ -164,8 +166,8 @@ public final class StableDiffusionPipeline {
     }
 
     /** The A1111-style parameters text other tools read from the PNG. */
-    String parameters(GenerationRequest r, double g, int width, int height) {
-        StringBuilder sb = new StringBuilder(r.prompt());
+    String parameters(GenerationRequest r, String prompt, double g, int width, int height) {
+        StringBuilder sb = new StringBuilder(prompt);
         if (r.negativePrompt() != null) sb.append("\nNegative prompt: ").append(r.negativePrompt());
         sb.append(String.format(Locale.ROOT, "\nSteps: %d, Sampler: %s, CFG scale: %s, Seed: %d, Size: %dx%d, Model: %s, Noise: %s",
                 r.steps(), r.sampler(), trim(g), r.seed(), width, height, model.description(), r.noise().name().toLowerCase(Locale.ROOT)));

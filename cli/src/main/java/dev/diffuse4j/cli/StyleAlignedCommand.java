@@ -1,0 +1,88 @@
+package dev.diffuse4j.cli;
+
+import dev.diffuse4j.attention.Layers;
+import dev.diffuse4j.model.attention.LayerInfo;
+import dev.diffuse4j.pipelines.GenerationRequest;
+import dev.diffuse4j.pipelines.GenerationResult;
+import dev.diffuse4j.pipelines.StableDiffusion;
+import dev.diffuse4j.pipelines.StyleAlignedPipeline;
+import dev.diffuse4j.pipelines.image.Png;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+
+import java.io.PrintWriter;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.concurrent.Callable;
+import java.util.function.Predicate;
+
+/** {@code d4j style-aligned}: a style-consistent set from several prompts sharing one style (StyleAligned). */
+@Command(name = "style-aligned", mixinStandardHelpOptions = true, sortOptions = false,
+        description = "Generate a style-consistent image set: the first prompt is the style reference (StyleAligned shared attention with AdaIN of Q/K).")
+final class StyleAlignedCommand implements Callable<Integer> {
+    @Spec
+    CommandSpec spec;
+
+    @Mixin
+    ModelOptions modelOptions = new ModelOptions();
+
+    @Option(names = "--prompt", required = true, description = "one per image, repeatable; the first is the reference")
+    List<String> prompts;
+
+    @Option(names = "--style", description = "style description appended to every prompt, e.g. \"macro photo, 3d game asset\"")
+    String style;
+
+    @Option(names = "--negative", description = "what to avoid")
+    String negative;
+
+    @Mixin
+    SamplingOptions sampling = new SamplingOptions();
+
+    @Option(names = "--no-adain", description = "share attention without AdaIN of queries and keys")
+    boolean noAdain;
+
+    @Option(names = "--share-scale", defaultValue = "1.0", description = "shared_score_scale: temperature of the reference logits (default: ${DEFAULT-VALUE})")
+    float shareScale;
+
+    @Option(names = "--share-shift", defaultValue = "0.0", description = "shared_score_shift: added to reference logits; ln 2 = 0.693 counts the reference twice (default: ${DEFAULT-VALUE})")
+    float shareShift;
+
+    @Option(names = "--layers", defaultValue = "all", description = "which self-attention layers share: all, down, mid, up (default: ${DEFAULT-VALUE})")
+    String layers;
+
+    @Option(names = "--out", required = true, paramLabel = "FOLDER", description = "folder for 0001.png (the reference), 0002.png, ...")
+    Path out;
+
+    @Override
+    public Integer call() throws Exception {
+        PrintWriter err = spec.commandLine().getErr(), stdout = spec.commandLine().getOut();
+        if (prompts.size() < 2) throw new IllegalArgumentException("--prompt must be given at least twice: the reference and one target");
+        Predicate<LayerInfo> which = switch (layers.toLowerCase(Locale.ROOT)) {
+            case "all" -> Layers.all();
+            case "down" -> Layers.block(LayerInfo.Block.DOWN);
+            case "mid" -> Layers.block(LayerInfo.Block.MID);
+            case "up" -> Layers.decoder();
+            default -> throw new IllegalArgumentException("--layers must be all, down, mid or up, got '" + layers + "'");
+        };
+        List<String> full = StyleAlignedPipeline.styled(prompts, style);
+        List<Path> targets = Outputs.paths(out, full.size());
+        GenerationRequest base = sampling.apply(GenerationRequest.builder(full.get(0))).negativePrompt(negative).build();
+        try (StableDiffusion sd = modelOptions.load(err)) {
+            var options = new StyleAlignedPipeline.Options(!noAdain, shareScale, shareShift, which);
+            GenerationResult r = new StyleAlignedPipeline(sd).generate(full, base, options, new GenerateCommand.CliListener(err, "style-aligned"));
+            for (int i = 0; i < targets.size(); i++) {
+                String params = r.parameters(i) + String.format(Locale.ROOT, ", StyleAligned: reference image 1, AdaIN %s, share scale %s, share shift %s, layers %s",
+                        noAdain ? "off" : "on", shareScale, shareShift, layers);
+                Png.write(targets.get(i), r.images().get(i), Map.of("parameters", params));
+                stdout.println(targets.get(i));
+            }
+            err.println(GenerateCommand.CliListener.timings(r.seconds()));
+        }
+        return 0;
+    }
+}

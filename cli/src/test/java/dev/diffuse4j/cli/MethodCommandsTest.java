@@ -1,0 +1,63 @@
+package dev.diffuse4j.cli;
+
+import dev.diffuse4j.pipelines.image.Images;
+import dev.diffuse4j.pipelines.image.Png;
+import dev.diffuse4j.pipelines.image.RgbImage;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+
+import static dev.diffuse4j.cli.GenerateCommandTest.assertRefused;
+import static dev.diffuse4j.cli.GenerateCommandTest.run;
+import static org.junit.jupiter.api.Assertions.*;
+
+/** The attention-method commands end to end on the tiny fake model. */
+class MethodCommandsTest {
+    @TempDir
+    Path tmp;
+
+    @Test
+    void styleAlignedKeepsTheReferenceImageAndRestylesTheOthers() throws Exception {
+        Path set = tmp.resolve("set");
+        String[] common = {"--fake-weights", "tiny-sd15", "--steps", "3", "--size", "64", "--seed", "4"};
+        GenerateCommandTest.Run r = run(GenerateCommandTest.concat(new String[]{"style-aligned", "--prompt", "a cat", "--prompt", "a dog",
+                "--style", "ink", "--out", set.toString()}, common));
+        assertEquals(0, r.exit(), r.err());
+        RgbImage ref = Images.read(set.resolve("0001.png")), target = Images.read(set.resolve("0002.png"));
+        assertTrue(Png.readText(Files.readAllBytes(set.resolve("0002.png"))).get("parameters").startsWith("a dog, ink\n"));
+        RgbImage plainRef = plainReference(common);
+        assertTrue(meanAbsDiff(ref, plainRef) < 1.0, "the reference is generated as without sharing: " + meanAbsDiff(ref, plainRef));
+        assertTrue(meanAbsDiff(target, plainRef) > 1.0, "targets differ from the reference");
+    }
+
+    private RgbImage plainReference(String[] common) throws Exception {
+        Path out = tmp.resolve("ref.png");
+        GenerateCommandTest.Run r = run(GenerateCommandTest.concat(new String[]{"generate", "--prompt", "a cat, ink", "--out", out.toString()}, common));
+        assertEquals(0, r.exit(), r.err());
+        return Images.read(out);
+    }
+
+    @Test
+    void attentionMapsWritesATokenOverlayPerPromptToken() {
+        Path dir = tmp.resolve("maps");
+        GenerateCommandTest.Run r = run("attention-maps", "--fake-weights", "tiny-sd15", "--prompt", "fox", "--steps", "2", "--size", "64", "--out", dir.toString());
+        assertEquals(0, r.exit(), r.err());
+        for (String f : new String[]{"image.png", "token-01-f.png", "token-02-o.png", "token-03-x.png"})
+            assertTrue(Files.exists(dir.resolve(f)), f + " in " + r.out());
+    }
+
+    @Test
+    void styleAlignedNeedsTwoPrompts() {
+        assertRefused(run("style-aligned", "--fake-weights", "tiny-sd15", "--prompt", "only", "--out", tmp.resolve("x").toString()), "at least twice");
+        assertRefused(run("style-aligned", "--fake-weights", "tiny-sd15", "--prompt", "a", "--prompt", "b", "--layers", "side",
+                "--out", tmp.resolve("x").toString()), "--layers");
+    }
+
+    static double meanAbsDiff(RgbImage a, RgbImage b) {
+        double s = 0;
+        for (int i = 0; i < a.rgb().length; i++) s += Math.abs((a.rgb()[i] & 0xFF) - (b.rgb()[i] & 0xFF));
+        return s / a.rgb().length;
+    }
+}

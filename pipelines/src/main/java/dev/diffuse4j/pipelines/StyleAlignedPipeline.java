@@ -1,0 +1,62 @@
+package dev.diffuse4j.pipelines;
+
+import dev.diffuse4j.attention.BatchLayout;
+import dev.diffuse4j.attention.Layers;
+import dev.diffuse4j.attention.ReferenceAttention;
+import dev.diffuse4j.attention.ReferenceAttentionConfig;
+import dev.diffuse4j.model.attention.LayerInfo;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.function.Predicate;
+
+/**
+ * StyleAligned (Hertz et al., CVPR 2024) from text: one batch whose first image is the style
+ * reference; every selected self-attention layer shares the reference's keys and values with the
+ * other images (one joint softmax), after AdaIN of their queries and keys to the reference's
+ * statistics, in both guidance halves, each half using its own reference row. The reference's own
+ * attention is untouched, so it is exactly the image plain generation would give.
+ */
+public final class StyleAlignedPipeline {
+    /**
+     * @param adain       AdaIN of queries and keys (the method's default; off = plain shared attention)
+     * @param shareScale  StyleAligned's shared_score_scale (reference logits x scale for targets)
+     * @param shareShift  shared_score_shift (added to reference logits; ln 2 counts the reference twice)
+     * @param layers      which layers share (self-attention layers of this selection; default all)
+     */
+    public record Options(boolean adain, float shareScale, float shareShift, Predicate<LayerInfo> layers) {
+        public static Options defaults() { return new Options(true, 1f, 0f, Layers.all()); }
+    }
+
+    private final StableDiffusionPipeline pipeline;
+
+    public StyleAlignedPipeline(StableDiffusion model) { this.pipeline = new StableDiffusionPipeline(model); }
+
+    public StableDiffusionPipeline pipeline() { return pipeline; }
+
+    /** Prompts with the style description appended, as the method's authors write them. */
+    public static List<String> styled(List<String> prompts, String style) {
+        List<String> out = new ArrayList<>();
+        for (String p : prompts) out.add(style == null || style.isBlank() ? p : p + ", " + style);
+        return out;
+    }
+
+    /**
+     * @param prompts the first is the reference; at least two
+     * @param base    sampling settings (its prompt and image count are replaced by {@code prompts})
+     */
+    public GenerationResult generate(List<String> prompts, GenerationRequest base, Options o, StepListener listener) {
+        if (prompts.size() < 2) throw new IllegalArgumentException("style-aligned needs at least two prompts: the reference and one target");
+        var unet = pipeline.model().unet();
+        boolean guided = pipeline.guidanceScale(base) > 1;
+        var config = ReferenceAttentionConfig.styleAligned().withAdaIn(o.adain(), o.adain(), false).withScore(o.shareScale(), o.shareShift());
+        var processor = new ReferenceAttention(config, new BatchLayout(0, guided));
+        int shared = unet.processors().install(Layers.self().and(o.layers()), processor);
+        if (shared == 0) throw new IllegalArgumentException("the layer selection matches no self-attention layer of this UNet");
+        try {
+            return pipeline.generate(base.toBuilder().batchPrompts(prompts).build(), listener);
+        } finally {
+            unet.processors().reset();
+        }
+    }
+}
