@@ -45,15 +45,9 @@ final class Elementwise {
         DType dt = x.dtype();
         Walk w = Walk.flat(x.shape(), new long[]{x.offset(), 0}, x.strides(), out.strides());
         w.forEachTile(CHUNK, (row, col, len, at) -> {
-            MemorySegment src = xs;
-            long srcByte = at[0] * 4;
-            if (dt != DType.F32 || w.innerStride[0] != 1) {
-                src = Scratch.get().segment(0, len);
-                srcByte = 0;
-                Floats.load(xs, dt, at[0], w.innerStride[0], src, 0, len);
-            }
-            if (op == null) affineRun(src, srcByte, os, at[1] * 4, len, mul, add);
-            else unaryRun(op, src, srcByte, os, at[1] * 4, len);
+            Operand in = Operand.of(xs, dt, at[0], w.innerStride[0], len, 0);
+            if (op == null) affineRun(in.seg, in.byteOff, os, at[1] * 4, len, mul, add);
+            else unaryRun(op, in.seg, in.byteOff, os, at[1] * 4, len);
         });
         return out;
     }

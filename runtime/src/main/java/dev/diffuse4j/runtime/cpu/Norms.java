@@ -127,44 +127,79 @@ final class Norms {
         return out;
     }
 
-    /** Sums over {@code rows} rows of (x - shift) and (x - shift)^2 per channel: [sums..., squares...]. */
+    /**
+     * Sums over {@code rows} rows of (x - shift) and (x - shift)^2 per channel: [sums..., squares...].
+     * Rows go four at a time so each channel's float partial sums are loaded and stored once per four
+     * rows; the partials move into double every FLUSH_ROWS rows.
+     */
     private static double[] channelSums(MemorySegment xs, DType dt, long stride, Walk.Cursor cu, long rows, float[] shift, int c) {
         double[] acc = new double[2 * c];
         float[] s = new float[c], q = new float[c];
         boolean direct = dt == DType.F32 && stride == 1;
-        MemorySegment buf = direct ? null : Scratch.get().segment(1, c);
-        int up = F.loopBound(c);
-        VectorMask<Float> tail = F.indexInRange(up, c);
-        for (long r = 0; r < rows; r++) {
-            MemorySegment src = xs;
-            long sb = cu.off[0] * 4;
-            if (!direct) {
-                Floats.load(xs, dt, cu.off[0], stride, buf, 0, c);
-                src = buf;
-                sb = 0;
+        MemorySegment src = direct ? xs : Scratch.get().segment(1, 4L * c);
+        long[] off = new long[4];
+        int pending = 0;
+        for (long r = 0; r < rows; ) {
+            int k = (int) Math.min(4, rows - r);
+            for (int j = 0; j < k; j++) {
+                if (direct) {
+                    off[j] = cu.off[0] * 4;
+                } else {
+                    off[j] = 4L * j * c;
+                    Floats.load(xs, dt, cu.off[0], stride, src, off[j], c);
+                }
+                cu.next();
             }
-            int i = 0;
-            for (; i < up; i += LANES) {
-                FloatVector y = FloatVector.fromMemorySegment(F, src, sb + 4L * i, ORDER).sub(FloatVector.fromArray(F, shift, i));
-                FloatVector.fromArray(F, s, i).add(y).intoArray(s, i);
-                y.fma(y, FloatVector.fromArray(F, q, i)).intoArray(q, i);
-            }
-            if (i < c) {
-                FloatVector y = FloatVector.fromMemorySegment(F, src, sb + 4L * i, ORDER, tail).sub(FloatVector.fromArray(F, shift, i, tail));
-                FloatVector.fromArray(F, s, i, tail).add(y).intoArray(s, i, tail);
-                y.fma(y, FloatVector.fromArray(F, q, i, tail)).intoArray(q, i, tail);
-            }
-            if ((r + 1) % FLUSH_ROWS == 0 || r + 1 == rows) {
+            if (k == 4) accumulate4(src, off, shift, s, q, c);
+            else for (int j = 0; j < k; j++) accumulate1(src, off[j], shift, s, q, c);
+            r += k;
+            pending += k;
+            if (pending >= FLUSH_ROWS || r == rows) {
                 for (int ch = 0; ch < c; ch++) {
                     acc[ch] += s[ch];
                     acc[c + ch] += q[ch];
-                    s[ch] = 0;
-                    q[ch] = 0;
                 }
+                java.util.Arrays.fill(s, 0f);
+                java.util.Arrays.fill(q, 0f);
+                pending = 0;
             }
-            cu.next();
         }
         return acc;
+    }
+
+    private static void accumulate4(MemorySegment x, long[] off, float[] shift, float[] s, float[] q, int c) {
+        long o0 = off[0], o1 = off[1], o2 = off[2], o3 = off[3];
+        int i = 0;
+        for (int up = F.loopBound(c); i < up; i += LANES) {
+            FloatVector k = FloatVector.fromArray(F, shift, i);
+            FloatVector y0 = FloatVector.fromMemorySegment(F, x, o0 + 4L * i, ORDER).sub(k);
+            FloatVector y1 = FloatVector.fromMemorySegment(F, x, o1 + 4L * i, ORDER).sub(k);
+            FloatVector y2 = FloatVector.fromMemorySegment(F, x, o2 + 4L * i, ORDER).sub(k);
+            FloatVector y3 = FloatVector.fromMemorySegment(F, x, o3 + 4L * i, ORDER).sub(k);
+            y0.add(y1).add(y2.add(y3)).add(FloatVector.fromArray(F, s, i)).intoArray(s, i);
+            y0.fma(y0, y1.mul(y1)).add(y2.fma(y2, y3.mul(y3))).add(FloatVector.fromArray(F, q, i)).intoArray(q, i);
+        }
+        for (; i < c; i++) {
+            float k = shift[i];
+            float y0 = x.get(Floats.F32, o0 + 4L * i) - k, y1 = x.get(Floats.F32, o1 + 4L * i) - k;
+            float y2 = x.get(Floats.F32, o2 + 4L * i) - k, y3 = x.get(Floats.F32, o3 + 4L * i) - k;
+            s[i] += (y0 + y1) + (y2 + y3);
+            q[i] += (y0 * y0 + y1 * y1) + (y2 * y2 + y3 * y3);
+        }
+    }
+
+    private static void accumulate1(MemorySegment x, long o, float[] shift, float[] s, float[] q, int c) {
+        int i = 0;
+        for (int up = F.loopBound(c); i < up; i += LANES) {
+            FloatVector y = FloatVector.fromMemorySegment(F, x, o + 4L * i, ORDER).sub(FloatVector.fromArray(F, shift, i));
+            FloatVector.fromArray(F, s, i).add(y).intoArray(s, i);
+            y.fma(y, FloatVector.fromArray(F, q, i)).intoArray(q, i);
+        }
+        for (; i < c; i++) {
+            float y = x.get(Floats.F32, o + 4L * i) - shift[i];
+            s[i] += y;
+            q[i] += y * y;
+        }
     }
 
     /** (x - mean) * scale + shift per channel, optionally SiLU; the tail runs through padded scratch. */
