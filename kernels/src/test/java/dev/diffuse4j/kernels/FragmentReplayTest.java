@@ -17,7 +17,9 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
  */
 class FragmentReplayTest {
     private static String run(String script) throws Exception {
-        Process p = new ProcessBuilder("python3", script).directory(new java.io.File("tools")).redirectErrorStream(true).start();
+        ProcessBuilder pb = new ProcessBuilder("python3", script).directory(new java.io.File("tools")).redirectErrorStream(true);
+        pb.environment().put("PYTHONDONTWRITEBYTECODE", "1");  // leave no __pycache__ in the source tree
+        Process p = pb.start();
         String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
         assertTrue(p.waitFor(120, TimeUnit.SECONDS), script + " timed out");
         assertEquals(0, p.exitValue(), script + " failed:\n" + out);
