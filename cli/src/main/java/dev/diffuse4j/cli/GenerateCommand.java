@@ -10,9 +10,11 @@ import dev.diffuse4j.pipelines.image.Images;
 import dev.diffuse4j.pipelines.image.Png;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
 
-import java.io.PrintStream;
+import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Locale;
@@ -23,6 +25,9 @@ import java.util.concurrent.Callable;
 @Command(name = "generate", mixinStandardHelpOptions = true, sortOptions = false,
         description = "Generate images from a prompt with SD1.5 or SDXL.")
 final class GenerateCommand implements Callable<Integer> {
+    @Spec
+    CommandSpec spec;
+
     @Mixin
     ModelOptions modelOptions = new ModelOptions();
 
@@ -53,7 +58,7 @@ final class GenerateCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        PrintStream err = System.err;
+        PrintWriter err = spec.commandLine().getErr(), stdout = spec.commandLine().getOut();
         GenerationRequest.Builder b = sampling.apply(GenerationRequest.builder(prompt)).negativePrompt(negative).images(images);
         if (image != null) b.initImage(Images.read(image), strength);
         GenerationRequest request = b.build();
@@ -64,7 +69,7 @@ final class GenerateCommand implements Callable<Integer> {
             GenerationResult result = pipeline.generate(request, new CliListener(err, "generate"));
             for (int i = 0; i < targets.size(); i++) {
                 Png.write(targets.get(i), result.images().get(i), Map.of("parameters", result.parameters()));
-                System.out.println(targets.get(i));
+                stdout.println(targets.get(i));
             }
             err.println(CliListener.timings(result.seconds()));
         }
@@ -73,11 +78,11 @@ final class GenerateCommand implements Callable<Integer> {
 
     /** Progress bar for sampling steps; phases and warnings as lines. */
     static final class CliListener implements StepListener {
-        private final PrintStream err;
+        private final PrintWriter err;
         private final String label;
         private ProgressBar bar;
 
-        CliListener(PrintStream err, String label) {
+        CliListener(PrintWriter err, String label) {
             this.err = err;
             this.label = label;
         }

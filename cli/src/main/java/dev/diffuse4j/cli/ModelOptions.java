@@ -7,7 +7,7 @@ import dev.diffuse4j.runtime.Device;
 import picocli.CommandLine.Option;
 
 import java.io.IOException;
-import java.io.PrintStream;
+import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.util.Locale;
 
@@ -47,7 +47,7 @@ final class ModelOptions {
         return d;
     }
 
-    StableDiffusion load(PrintStream err) throws IOException {
+    StableDiffusion load(PrintWriter err) throws IOException {
         if (model != null && fakeWeights != null) throw new IllegalArgumentException("give either --model or --fake-weights, not both");
         if (model == null && fakeWeights == null)
             throw new IllegalArgumentException("no model given: pass --model PATH|REPO or --fake-weights tiny-sd15. " + ModelLoader.howToGetModels());
@@ -66,7 +66,7 @@ final class ModelOptions {
     }
 
     /** Download progress of hub files, one line per 10% per file. */
-    private record HubProgress(PrintStream err) implements dev.diffuse4j.pipelines.hub.HubDownloader.ProgressListener {
+    private record HubProgress(PrintWriter err) implements dev.diffuse4j.pipelines.hub.HubDownloader.ProgressListener {
         @Override
         public void onProgress(String file, long done, long total) {
             if (total <= 0) return;

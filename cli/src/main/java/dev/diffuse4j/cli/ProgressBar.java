@@ -1,6 +1,6 @@
 package dev.diffuse4j.cli;
 
-import java.io.PrintStream;
+import java.io.PrintWriter;
 import java.util.Locale;
 
 /**
@@ -9,18 +9,18 @@ import java.util.Locale;
  * readable. An optional note (e.g. the guidance loss) is appended.
  */
 public final class ProgressBar {
-    private final PrintStream out;
+    private final PrintWriter out;
     private final String label;
     private final int total;
     private final boolean interactive;
     private final long start = System.nanoTime();
     private int lastDecile = -1;
 
-    public ProgressBar(PrintStream out, String label, int total) {
+    public ProgressBar(PrintWriter out, String label, int total) {
         this(out, label, total, System.console() != null);
     }
 
-    ProgressBar(PrintStream out, String label, int total, boolean interactive) {
+    ProgressBar(PrintWriter out, String label, int total, boolean interactive) {
         this.out = out;
         this.label = label;
         this.total = Math.max(total, 1);

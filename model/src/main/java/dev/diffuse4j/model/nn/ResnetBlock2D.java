@@ -52,17 +52,27 @@ public final class ResnetBlock2D {
     public Tensor forward(Tensor x, Tensor tembSilu) {
         if (x.dim(-1) != in)
             throw new IllegalArgumentException("ResnetBlock2D(" + in + "->" + out + "): input " + x.describe() + " has " + x.dim(-1) + " channels");
+        // Each activation is closed as soon as the next exists: at VAE resolutions one is 134 MB (512px).
         try (Scope s = Scope.open()) {
-            Tensor h = conv1.forward(norm1.forwardSilu(x));
+            Tensor h = replace(norm1.forwardSilu(x), conv1);
             if (timeEmbProj != null) {
                 if (tembSilu == null) throw new IllegalArgumentException("ResnetBlock2D: this block needs a time embedding");
                 Tensor t = timeEmbProj.forward(tembSilu);
-                h = Ops.add(h, t.reshape(t.dim(0), 1, 1, out));
+                Tensor withTime = Ops.add(h, t.reshape(t.dim(0), 1, 1, out));
+                h.close();
+                h = withTime;
             }
-            h = norm2.forwardSilu(h);
+            Tensor n2 = norm2.forwardSilu(h);
+            h.close();
             Tensor shortcut = convShortcut == null ? x : convShortcut.forward(x);
-            return s.keep(conv2.forward(h, shortcut));
+            return s.keep(conv2.forward(n2, shortcut));
         }
+    }
+
+    private static Tensor replace(Tensor input, Conv2d conv) {
+        Tensor out = conv.forward(input);
+        input.close();
+        return out;
     }
 
     public int in() { return in; }

@@ -2,7 +2,11 @@ package dev.diffuse4j.model.unet;
 
 import dev.diffuse4j.model.nn.ModelWeights;
 import dev.diffuse4j.runtime.Device;
+import dev.diffuse4j.weights.Checkpoint;
+import dev.diffuse4j.weights.Component;
+import dev.diffuse4j.weights.DiffusersFolder;
 import dev.diffuse4j.weights.ParamMapping;
+import dev.diffuse4j.weights.SingleFileCheckpoint;
 import dev.diffuse4j.weights.TensorSource;
 
 import java.util.function.Predicate;
@@ -13,6 +17,23 @@ import java.util.function.Predicate;
  */
 public final class UNetLoader {
     private UNetLoader() {}
+
+    /**
+     * The UNet of an opened checkpoint: a diffusers folder's {@code unet/} (config.json and weights,
+     * fp16 variants included) or a single file's {@code model.diffusion_model.*} (config inferred).
+     * The checkpoint must stay open while the model is used.
+     */
+    public static UNet2DConditionModel from(Checkpoint checkpoint, Device device) {
+        return switch (checkpoint) {
+            case DiffusersFolder f -> fromDiffusers(UNetConfig.fromJson(f.config(Component.UNET)), f.weights(Component.UNET), device);
+            case SingleFileCheckpoint f -> {
+                String prefix = f.prefix(Component.UNET);
+                TensorSource src = f.weights(Component.UNET);
+                UNetConfig c = UNetConfigInference.infer(src, prefix);
+                yield load(c, src, new LdmUNetMapping(c, prefix), k -> true, device);
+            }
+        };
+    }
 
     /** From a diffusers {@code unet/} tensor set (names as in the model). */
     public static UNet2DConditionModel fromDiffusers(UNetConfig config, TensorSource source, Device device) {

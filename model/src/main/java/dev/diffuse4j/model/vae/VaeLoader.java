@@ -2,7 +2,13 @@ package dev.diffuse4j.model.vae;
 
 import dev.diffuse4j.model.nn.ModelWeights;
 import dev.diffuse4j.runtime.Device;
+import dev.diffuse4j.weights.Checkpoint;
+import dev.diffuse4j.weights.Component;
+import dev.diffuse4j.weights.DiffusersFolder;
+import dev.diffuse4j.weights.ModelFamily;
 import dev.diffuse4j.weights.ParamMapping;
+import dev.diffuse4j.weights.ParamSpec;
+import dev.diffuse4j.weights.SingleFileCheckpoint;
 import dev.diffuse4j.weights.TensorSource;
 
 import java.util.function.Predicate;
@@ -14,9 +20,48 @@ import java.util.function.Predicate;
 public final class VaeLoader {
     private VaeLoader() {}
 
-    /** From a diffusers {@code vae/} tensor set; keys of the half not loaded are ignored. */
+    /**
+     * The VAE (or one half) of an opened checkpoint: a diffusers folder's {@code vae/}, or a single
+     * file's {@code first_stage_model.*} / {@code vae.*} with its shape read off the keys and the
+     * scaling factor its family implies (SDXL 0.13025, else SD1.5's 0.18215). The checkpoint must
+     * stay open while the model is used.
+     */
+    public static AutoencoderKL from(Checkpoint checkpoint, AutoencoderKL.Part part, Device device) {
+        return switch (checkpoint) {
+            case DiffusersFolder f -> fromDiffusers(VaeConfig.fromJson(f.config(Component.VAE)), f.weights(Component.VAE), part, device);
+            case SingleFileCheckpoint f -> {
+                VaeConfig standard = f.family().family() == ModelFamily.SDXL_BASE ? VaeConfig.SDXL : VaeConfig.SD15;
+                String prefix = f.prefix(Component.VAE);
+                TensorSource src = f.weights(Component.VAE);
+                VaeConfig c = VaeConfigInference.infer(src, prefix, standard.scalingFactor(), standard.sampleSize());
+                yield load(c, src, part, new LdmVaeMapping(c, prefix),
+                        k -> k.startsWith(prefix) && belongs(k.substring(prefix.length()), part), device);
+            }
+        };
+    }
+
+    /**
+     * From a diffusers {@code vae/} tensor set; keys of the half not loaded are ignored. Very old
+     * diffusers VAEs name the mid attention {@code query/key/value/proj_attn}; those are read too.
+     */
     public static AutoencoderKL fromDiffusers(VaeConfig config, TensorSource source, AutoencoderKL.Part part, Device device) {
-        return load(config, source, part, ParamMapping.prefixed(""), k -> belongs(k, part), device);
+        return load(config, source, part, legacyAware(source), k -> belongs(k, part), device);
+    }
+
+    /** diffusers names as they are, except the old attention names when the source uses them. */
+    static ParamMapping legacyAware(TensorSource source) {
+        String[][] legacy = {{"to_q.", "query."}, {"to_k.", "key."}, {"to_v.", "value."}, {"to_out.0.", "proj_attn."}};
+        return (ParamSpec p) -> {
+            String name = p.name();
+            int at = name.indexOf(".mid_block.attentions.0.");
+            if (at >= 0 && !source.contains(name)) {
+                String head = name.substring(0, at + ".mid_block.attentions.0.".length()), rest = name.substring(head.length());
+                for (String[] l : legacy)
+                    if (rest.startsWith(l[0]) && source.contains(head + l[1] + rest.substring(l[0].length())))
+                        return ParamMapping.Mapped.same(head + l[1] + rest.substring(l[0].length()), p.shape());
+            }
+            return ParamMapping.Mapped.same(name, p.shape());
+        };
     }
 
     /** From a single-file LDM/SGM checkpoint (keys under {@code first_stage_model.}). */

@@ -26,7 +26,8 @@ class UNetConditioningTest {
             UNetInput in = t.input();
             float[] viaY = t.unet.forward(in).toFloatArray();
             float[] viaIds = t.unet.forward(in.withTextTime(t.tensor("input.pooled"), t.tensor("input.size_conds"))).toFloatArray();
-            Comparison same = Comparison.of("eps", viaIds, viaY, 1e-6, 1e-6);
+            // the two y vectors differ by those ulps only; a wrong id order or width would be off by O(1)
+            Comparison same = Comparison.of("eps", viaIds, viaY, 1e-5, 1e-5);
             assertTrue(same.pass(), same.toString());
         }
     }

@@ -31,6 +31,15 @@ class VaeConfigTest {
     }
 
     @Test
+    void infersTheFullVaeFromCheckpointKeys() throws IOException {
+        try (var dec = new dev.diffuse4j.weights.DeterministicWeights(dev.diffuse4j.model.goldens.SharedGoldens.weightChecks("vae_full_decoder.weight_checks.json"));
+             var enc = new dev.diffuse4j.weights.DeterministicWeights(dev.diffuse4j.model.goldens.SharedGoldens.weightChecks("vae_full_encoder.weight_checks.json"))) {
+            assertEquals(VaeConfig.SD15, VaeConfigInference.infer(dec, LdmVaeMapping.PREFIX, 0.18215f, 512));
+            assertEquals(VaeConfig.SDXL, VaeConfigInference.infer(enc, LdmVaeMapping.PREFIX, 0.13025f, 1024));
+        }
+    }
+
+    @Test
     void refusesOtherFamilies() throws IOException {
         ObjectNode n = json("sdxl-vae.json");
         n.put("shift_factor", 0.1159);

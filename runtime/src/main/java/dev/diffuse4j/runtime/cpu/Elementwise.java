@@ -58,28 +58,122 @@ final class Elementwise {
         return out;
     }
 
+    /**
+     * Applies {@code op} to a run. Each transcendental has its own loop so that C2 inlines one function
+     * per compiled loop (a switch over all of them, or a second masked copy for the tail, overflows its
+     * inlining budget and leaves vectors boxed); the tail goes through a padded scratch vector instead.
+     */
     private static void unaryRun(UnaryOp op, MemorySegment s, long sb, MemorySegment d, long db, int n) {
-        int i = 0;
-        for (int up = F.loopBound(n); i < up; i += LANES)
-            apply(op, FloatVector.fromMemorySegment(F, s, sb + 4L * i, ORDER)).intoMemorySegment(d, db + 4L * i, ORDER);
-        if (i < n) {
-            VectorMask<Float> m = F.indexInRange(i, n);
-            apply(op, FloatVector.fromMemorySegment(F, s, sb + 4L * i, ORDER, m)).intoMemorySegment(d, db + 4L * i, ORDER, m);
+        int body = F.loopBound(n);
+        switch (op) {
+            case SILU -> siluLoop(s, sb, d, db, body);
+            case GELU_ERF -> geluErfLoop(s, sb, d, db, body);
+            case GELU_TANH -> geluTanhLoop(s, sb, d, db, body);
+            case QUICK_GELU -> quickGeluLoop(s, sb, d, db, body);
+            case SIGMOID -> sigmoidLoop(s, sb, d, db, body);
+            case EXP -> expLoop(s, sb, d, db, body);
+            case NEG, SQRT, SQUARE -> simpleLoop(op, s, sb, d, db, body);
+        }
+        if (body < n) {
+            MemorySegment pad = Scratch.get().pad();
+            MemorySegment.copy(s, sb + 4L * body, pad, 0, 4L * (n - body));
+            unaryRun(op, pad, 0, pad, 0, LANES);
+            MemorySegment.copy(pad, 0, d, db + 4L * body, 4L * (n - body));
         }
     }
 
-    static FloatVector apply(UnaryOp op, FloatVector v) {
-        return switch (op) {
-            case SILU -> VecMath.silu(v);
-            case GELU_ERF -> VecMath.geluErf(v);
-            case GELU_TANH -> VecMath.geluTanh(v);
-            case QUICK_GELU -> VecMath.quickGelu(v);
-            case SIGMOID -> VecMath.sigmoid(v);
-            case EXP -> VecMath.exp(v);
-            case NEG -> v.neg();
-            case SQRT -> v.lanewise(VectorOperators.SQRT);
-            case SQUARE -> v.mul(v);
-        };
+    private static FloatVector load(MemorySegment s, long sb, int i) { return FloatVector.fromMemorySegment(F, s, sb + 4L * i, ORDER); }
+
+    private static void siluLoop(MemorySegment s, long sb, MemorySegment d, long db, int n) {
+        for (int i = 0; i < n; i += LANES) VecMath.silu(load(s, sb, i)).intoMemorySegment(d, db + 4L * i, ORDER);
+    }
+
+    /** GELU runs in blocks that stay in L1 between its two passes. */
+    private static final int GELU_BLOCK = 1024;
+
+    /**
+     * Exact GELU over a run (n a multiple of the vector length; see VecMath for the erfc approximation).
+     * Two passes per block: the whole function in one loop is more Vector API code than C2 inlines into
+     * one compilation (it stops at its node-count cutoff and leaves vectors boxed, ~20x slower).
+     */
+    private static void geluErfLoop(MemorySegment s, long sb, MemorySegment d, long db, int n) {
+        MemorySegment tmp = Scratch.get().segment(2, 2 * GELU_BLOCK);
+        for (int start = 0; start < n; start += GELU_BLOCK) {
+            int len = Math.min(GELU_BLOCK, n - start);
+            geluErfExponent(s, sb + 4L * start, tmp, len);
+            geluErfFinish(s, sb + 4L * start, tmp, d, db + 4L * start, len);
+        }
+    }
+
+    /**
+     * Pass 1: Phi(-|x|) = c * exp(hi) with erfc(z) = t exp(p(t) - z^2); stores hi and c = t (1 + lo) / 2
+     * (hi + lo = p - z^2 exactly enough: z^2 = x^2/2 split by one FMA, the sum by TwoSum). Working from |x|
+     * rather than a rounded z = |x|/sqrt2 keeps z^2 exact, so the relative accuracy holds in the tail.
+     */
+    private static void geluErfExponent(MemorySegment s, long sb, MemorySegment tmp, int n) {
+        FloatVector one = FloatVector.broadcast(F, 1f);
+        for (int i = 0; i < n; i += LANES) {
+            FloatVector ax = load(s, sb, i).abs().min(14.2f); // erfc(14.2/sqrt2) underflows
+            FloatVector t = one.div(ax.fma(0.5f * VecMath.RSQRT2, 1f));
+            FloatVector u = t.fma(2f, -1f);
+            FloatVector p = u.fma(VecMath.P11, VecMath.P10);
+            p = p.fma(u, VecMath.bc(VecMath.P9));
+            p = p.fma(u, VecMath.bc(VecMath.P8));
+            p = p.fma(u, VecMath.bc(VecMath.P7));
+            p = p.fma(u, VecMath.bc(VecMath.P6));
+            p = p.fma(u, VecMath.bc(VecMath.P5));
+            p = p.fma(u, VecMath.bc(VecMath.P4));
+            p = p.fma(u, VecMath.bc(VecMath.P3));
+            p = p.fma(u, VecMath.bc(VecMath.P2));
+            p = p.fma(u, VecMath.bc(VecMath.P1));
+            p = p.fma(u, VecMath.bc(VecMath.P0));
+            FloatVector sq = ax.mul(ax);
+            FloatVector a = sq.mul(-0.5f);
+            FloatVector aErr = ax.fma(ax, sq.neg()).mul(-0.5f);
+            FloatVector hi = p.add(a);
+            FloatVector bv = hi.sub(a);
+            FloatVector lo = a.sub(hi.sub(bv)).add(p.sub(bv)).add(aErr);
+            hi.intoMemorySegment(tmp, 4L * i, ORDER);
+            t.fma(lo, t).mul(0.5f).intoMemorySegment(tmp, 4L * (GELU_BLOCK + i), ORDER);
+        }
+    }
+
+    /** Pass 2: x * Phi(x), Phi(x) = 1 - Phi(-x). */
+    private static void geluErfFinish(MemorySegment s, long sb, MemorySegment tmp, MemorySegment d, long db, int n) {
+        for (int i = 0; i < n; i += LANES) {
+            FloatVector x = load(s, sb, i);
+            FloatVector e = VecMath.exp(FloatVector.fromMemorySegment(F, tmp, 4L * i, ORDER));
+            FloatVector phiNeg = e.mul(FloatVector.fromMemorySegment(F, tmp, 4L * (GELU_BLOCK + i), ORDER));
+            x.mul(phiNeg.neg().add(1f).blend(phiNeg, x.compare(VectorOperators.LT, 0f))).intoMemorySegment(d, db + 4L * i, ORDER);
+        }
+    }
+
+    private static void geluTanhLoop(MemorySegment s, long sb, MemorySegment d, long db, int n) {
+        for (int i = 0; i < n; i += LANES) VecMath.geluTanh(load(s, sb, i)).intoMemorySegment(d, db + 4L * i, ORDER);
+    }
+
+    private static void quickGeluLoop(MemorySegment s, long sb, MemorySegment d, long db, int n) {
+        for (int i = 0; i < n; i += LANES) VecMath.quickGelu(load(s, sb, i)).intoMemorySegment(d, db + 4L * i, ORDER);
+    }
+
+    private static void sigmoidLoop(MemorySegment s, long sb, MemorySegment d, long db, int n) {
+        for (int i = 0; i < n; i += LANES) VecMath.sigmoid(load(s, sb, i)).intoMemorySegment(d, db + 4L * i, ORDER);
+    }
+
+    private static void expLoop(MemorySegment s, long sb, MemorySegment d, long db, int n) {
+        for (int i = 0; i < n; i += LANES) VecMath.exp(load(s, sb, i)).intoMemorySegment(d, db + 4L * i, ORDER);
+    }
+
+    private static void simpleLoop(UnaryOp op, MemorySegment s, long sb, MemorySegment d, long db, int n) {
+        for (int i = 0; i < n; i += LANES) {
+            FloatVector v = load(s, sb, i);
+            FloatVector y = switch (op) {
+                case NEG -> v.neg();
+                case SQRT -> v.lanewise(VectorOperators.SQRT);
+                default -> v.mul(v); // SQUARE
+            };
+            y.intoMemorySegment(d, db + 4L * i, ORDER);
+        }
     }
 
     private static void affineRun(MemorySegment s, long sb, MemorySegment d, long db, int n, float mul, float add) {
@@ -220,16 +314,16 @@ final class Elementwise {
         return out;
     }
 
+    /** value * gelu(gate): GELU of the gate into the output row, then the product in place. */
     private static void gegluRun(MemorySegment v, long vb, MemorySegment g, long gb, MemorySegment d, long db, int n) {
+        unaryRun(UnaryOp.GELU_ERF, g, gb, d, db, n);
         int i = 0;
-        for (int up = F.loopBound(n); i < up; i += LANES) {
-            FloatVector gate = FloatVector.fromMemorySegment(F, g, gb + 4L * i, ORDER);
-            FloatVector.fromMemorySegment(F, v, vb + 4L * i, ORDER).mul(VecMath.geluErf(gate)).intoMemorySegment(d, db + 4L * i, ORDER);
-        }
+        for (int up = F.loopBound(n); i < up; i += LANES)
+            load(d, db, i).mul(load(v, vb, i)).intoMemorySegment(d, db + 4L * i, ORDER);
         if (i < n) {
             VectorMask<Float> m = F.indexInRange(i, n);
-            FloatVector gate = FloatVector.fromMemorySegment(F, g, gb + 4L * i, ORDER, m);
-            FloatVector.fromMemorySegment(F, v, vb + 4L * i, ORDER, m).mul(VecMath.geluErf(gate)).intoMemorySegment(d, db + 4L * i, ORDER, m);
+            FloatVector.fromMemorySegment(F, d, db + 4L * i, ORDER, m).mul(FloatVector.fromMemorySegment(F, v, vb + 4L * i, ORDER, m))
+                    .intoMemorySegment(d, db + 4L * i, ORDER, m);
         }
     }
 

@@ -24,6 +24,8 @@ final class GemmDriver {
     static final int KC = Integer.getInteger("d4j.gemm.kc", 384);
     /** Row block per task: 256 x KC floats = 384 KB of packed A, inside the 1 MB L2. */
     static final int MC = Integer.getInteger("d4j.gemm.mc", 256);
+    /** Bytes of packed B one core keeps hot in its L2 while A panels sweep across it. */
+    static final int L2_BYTES = Integer.getInteger("d4j.gemm.l2", 512 * 1024);
     /** Column block: bounds the shared packed B (KC x NC floats = 6 MB). */
     static final int NC = Integer.getInteger("d4j.gemm.nc", 4096);
     /** Below this many flops a GEMM runs on the calling thread (a fork-join round trip costs ~10 us). */
@@ -78,6 +80,7 @@ final class GemmDriver {
         int mTasks = ceilDiv(mPanels, mcPanels);
         int nPerTask = ceilDiv(nPanels, Math.min(nPanels, Math.max(1, ceilDiv(target, mTasks))));
         int nTasks = ceilDiv(nPanels, nPerTask);
+        int nbL2 = Math.max(1, L2_BYTES / (NR * Math.max(kc, 1) * 4));
         Parallel.RangeBody body = (lo, hi) -> {
             GemmScratch s = GemmScratch.get();
             float[] aPack = s.a(mcPanels * MR * kcMax);
@@ -88,11 +91,15 @@ final class GemmDriver {
                 int ip = ceilDiv(i1 - i0, MR);
                 for (int q = 0; q < ip; q++)
                     a.pack(i0 + q * MR, Math.min(MR, i1 - i0 - q * MR), MR, pc, kc, aPack, q * MR * kc, panel);
-                for (int p = p0; p < p1; p++) {
-                    int cols = Math.min(NR, nc - p * NR);
+                // a chunk of B panels stays in L2 while each A panel (in L1) sweeps across it
+                for (int pc0 = p0; pc0 < p1; pc0 += nbL2) {
+                    int pc1 = Math.min(p1, pc0 + nbL2);
                     for (int q = 0; q < ip; q++) {
-                        GemmKernel.multiply(kc, aPack, q * MR * kc, bPack, p * NR * kc, s.tile);
-                        c.store(s.tile, i0 + q * MR, jc + p * NR, Math.min(MR, i1 - i0 - q * MR), cols, firstK);
+                        int rows = Math.min(MR, i1 - i0 - q * MR);
+                        for (int p = pc0; p < pc1; p++) {
+                            GemmKernel.multiply(kc, aPack, q * MR * kc, bPack, p * NR * kc, s.tile);
+                            c.store(s.tile, i0 + q * MR, jc + p * NR, rows, Math.min(NR, nc - p * NR), firstK);
+                        }
                     }
                 }
             }

@@ -78,7 +78,8 @@ final class Norms {
         // into a float part, subtracted from x, and a remainder folded into the shift, so a mean far
         // from zero costs no accuracy.
         int cg = c / groups;
-        float[][] mean = new float[batch][c], scale = new float[batch][c], shiftOut = new float[batch][c];
+        int padded = (c + LANES - 1) / LANES * LANES; // room for the tail vector
+        float[][] mean = new float[batch][padded], scale = new float[batch][padded], shiftOut = new float[batch][padded];
         for (int i = 0; i < batch; i++) {
             double[] s1 = new double[c], s2 = new double[c];
             for (int t = i * perItem; t < (i + 1) * perItem; t++)
@@ -166,19 +167,36 @@ final class Norms {
         return acc;
     }
 
+    /** (x - mean) * scale + shift per channel, optionally SiLU; the tail runs through padded scratch. */
     private static void normaliseRow(MemorySegment s, long sb, MemorySegment d, long db, int n,
                                      float[] mean, float[] scale, float[] shift, boolean silu) {
-        int i = 0;
-        for (int up = F.loopBound(n); i < up; i += LANES) {
-            FloatVector y = FloatVector.fromMemorySegment(F, s, sb + 4L * i, ORDER).sub(FloatVector.fromArray(F, mean, i))
-                    .fma(FloatVector.fromArray(F, scale, i), FloatVector.fromArray(F, shift, i));
-            (silu ? VecMath.silu(y) : y).intoMemorySegment(d, db + 4L * i, ORDER);
+        int body = F.loopBound(n);
+        if (silu) normaliseSiluLoop(s, sb, d, db, body, mean, scale, shift, 0);
+        else normaliseLoop(s, sb, d, db, body, mean, scale, shift, 0);
+        if (body < n) {
+            MemorySegment pad = Scratch.get().pad();
+            long tail = 4L * (n - body);
+            MemorySegment.copy(s, sb + 4L * body, pad, 0, tail);
+            if (silu) normaliseSiluLoop(pad, 0, pad, 0, LANES, mean, scale, shift, body);
+            else normaliseLoop(pad, 0, pad, 0, LANES, mean, scale, shift, body);
+            MemorySegment.copy(pad, 0, d, db + 4L * body, tail);
         }
-        if (i < n) {
-            VectorMask<Float> m = F.indexInRange(i, n);
-            FloatVector y = FloatVector.fromMemorySegment(F, s, sb + 4L * i, ORDER, m).sub(FloatVector.fromArray(F, mean, i, m))
-                    .fma(FloatVector.fromArray(F, scale, i, m), FloatVector.fromArray(F, shift, i, m));
-            (silu ? VecMath.silu(y) : y).intoMemorySegment(d, db + 4L * i, ORDER, m);
+    }
+
+    private static void normaliseLoop(MemorySegment s, long sb, MemorySegment d, long db, int n,
+                                      float[] mean, float[] scale, float[] shift, int ch) {
+        for (int i = 0; i < n; i += LANES)
+            FloatVector.fromMemorySegment(F, s, sb + 4L * i, ORDER).sub(FloatVector.fromArray(F, mean, ch + i))
+                    .fma(FloatVector.fromArray(F, scale, ch + i), FloatVector.fromArray(F, shift, ch + i))
+                    .intoMemorySegment(d, db + 4L * i, ORDER);
+    }
+
+    private static void normaliseSiluLoop(MemorySegment s, long sb, MemorySegment d, long db, int n,
+                                          float[] mean, float[] scale, float[] shift, int ch) {
+        for (int i = 0; i < n; i += LANES) {
+            FloatVector y = FloatVector.fromMemorySegment(F, s, sb + 4L * i, ORDER).sub(FloatVector.fromArray(F, mean, ch + i))
+                    .fma(FloatVector.fromArray(F, scale, ch + i), FloatVector.fromArray(F, shift, ch + i));
+            VecMath.silu(y).intoMemorySegment(d, db + 4L * i, ORDER);
         }
     }
 
@@ -294,29 +312,39 @@ final class Norms {
     }
 
     private static void softmaxRow(MemorySegment s, long sb, MemorySegment d, long db, int n) {
+        int body = F.loopBound(n);
         FloatVector mx = FloatVector.broadcast(F, Float.NEGATIVE_INFINITY);
-        int up = F.loopBound(n);
-        VectorMask<Float> tail = F.indexInRange(up, n);
+        for (int i = 0; i < body; i += LANES) mx = mx.max(FloatVector.fromMemorySegment(F, s, sb + 4L * i, ORDER));
+        float max = mx.reduceLanes(VectorOperators.MAX);
+        for (int i = body; i < n; i++) max = Math.max(max, s.get(Floats.F32, sb + 4L * i));
+        double sum = expSum(s, sb, d, db, body, max);
+        if (body < n) { // tail through scratch padded with -inf, whose exp adds nothing
+            MemorySegment pad = Scratch.get().pad();
+            for (int i = 0; i < LANES; i++) pad.set(Floats.F32, 4L * i, Float.NEGATIVE_INFINITY);
+            long tail = 4L * (n - body);
+            MemorySegment.copy(s, sb + 4L * body, pad, 0, tail);
+            sum += expSum(pad, 0, pad, 0, LANES, max);
+            MemorySegment.copy(pad, 0, d, db + 4L * body, tail);
+        }
+        FloatVector inv = FloatVector.broadcast(F, (float) (1.0 / sum));
         int i = 0;
-        for (; i < up; i += LANES) mx = mx.max(FloatVector.fromMemorySegment(F, s, sb + 4L * i, ORDER));
-        if (i < n) mx = mx.blend(mx.max(FloatVector.fromMemorySegment(F, s, sb + 4L * i, ORDER, tail)), tail);
-        FloatVector max = FloatVector.broadcast(F, mx.reduceLanes(VectorOperators.MAX));
-        FloatVector acc = FloatVector.zero(F);
-        for (i = 0; i < up; i += LANES) {
-            FloatVector e = VecMath.exp(FloatVector.fromMemorySegment(F, s, sb + 4L * i, ORDER).sub(max));
+        for (; i < body; i += LANES)
+            FloatVector.fromMemorySegment(F, d, db + 4L * i, ORDER).mul(inv).intoMemorySegment(d, db + 4L * i, ORDER);
+        if (i < n) {
+            VectorMask<Float> m = F.indexInRange(i, n);
+            FloatVector.fromMemorySegment(F, d, db + 4L * i, ORDER, m).mul(inv).intoMemorySegment(d, db + 4L * i, ORDER, m);
+        }
+    }
+
+    /** Writes exp(x - max) over n (a multiple of the vector length) elements and returns their sum. */
+    private static double expSum(MemorySegment s, long sb, MemorySegment d, long db, int n, float max) {
+        FloatVector m = FloatVector.broadcast(F, max), acc = FloatVector.zero(F);
+        for (int i = 0; i < n; i += LANES) {
+            FloatVector e = VecMath.exp(FloatVector.fromMemorySegment(F, s, sb + 4L * i, ORDER).sub(m));
             e.intoMemorySegment(d, db + 4L * i, ORDER);
             acc = acc.add(e);
         }
-        if (i < n) {
-            FloatVector e = VecMath.exp(FloatVector.fromMemorySegment(F, s, sb + 4L * i, ORDER, tail).sub(max));
-            e.intoMemorySegment(d, db + 4L * i, ORDER, tail);
-            acc = acc.add(e, tail);
-        }
-        FloatVector inv = FloatVector.broadcast(F, (float) (1.0 / lanes(acc)));
-        for (i = 0; i < up; i += LANES)
-            FloatVector.fromMemorySegment(F, d, db + 4L * i, ORDER).mul(inv).intoMemorySegment(d, db + 4L * i, ORDER);
-        if (i < n)
-            FloatVector.fromMemorySegment(F, d, db + 4L * i, ORDER, tail).mul(inv).intoMemorySegment(d, db + 4L * i, ORDER, tail);
+        return lanes(acc);
     }
 
     // ---------------------------------------------------------------- parameters

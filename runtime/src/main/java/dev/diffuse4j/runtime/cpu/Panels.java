@@ -31,6 +31,7 @@ final class Panels {
     private static final VectorSpecies<Float> F8 = FloatVector.SPECIES_256;
     private static final ValueLayout.OfFloat F32 = ValueLayout.JAVA_FLOAT_UNALIGNED;
     private static final ValueLayout.OfShort I16 = ValueLayout.JAVA_SHORT_UNALIGNED;
+    private static final ByteOrder ORDER = ByteOrder.nativeOrder();
 
     /** The vector transpose needs 16-lane vectors (AVX-512); other machines use the scalar one. */
     private static final boolean VECTOR_TRANSPOSE = L == 16;
@@ -68,15 +69,11 @@ final class Panels {
         }
     }
 
-    private static IntVector loadShorts(MemorySegment seg, long byteOff) {
-        ShortVector h = ShortVector.fromMemorySegment(S, seg, byteOff, ByteOrder.nativeOrder());
-        return (IntVector) h.convertShape(VectorOperators.S2I, I, 0);
-    }
-
     private static void loadBf16(MemorySegment seg, long byteOff, float[] dst, int off, int n) {
         int i = 0;
         for (; i + L <= n; i += L)
-            loadShorts(seg, byteOff + 2L * i).lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats().intoArray(dst, off + i);
+            ((IntVector) ShortVector.fromMemorySegment(S, seg, byteOff + 2L * i, ORDER).convertShape(VectorOperators.S2I, I, 0))
+                    .lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats().intoArray(dst, off + i);
         for (; i < n; i++) dst[off + i] = Numbers.bf16ToF32(seg.get(I16, byteOff + 2L * i));
     }
 
@@ -87,7 +84,7 @@ final class Panels {
     private static void loadF16(MemorySegment seg, long byteOff, float[] dst, int off, int n) {
         int i = 0;
         for (; i + L <= n; i += L) {
-            IntVector h = loadShorts(seg, byteOff + 2L * i);
+            IntVector h = (IntVector) ShortVector.fromMemorySegment(S, seg, byteOff + 2L * i, ORDER).convertShape(VectorOperators.S2I, I, 0);
             IntVector sign = h.and(0x8000).lanewise(VectorOperators.LSHL, 16);
             IntVector magBits = h.and(0x7FFF).lanewise(VectorOperators.LSHL, 13);
             IntVector scaled = magBits.reinterpretAsFloats().mul(0x1p112f).reinterpretAsInts();
@@ -103,13 +100,13 @@ final class Panels {
 
     /**
      * dst[dstOff + k*width + r] = src[srcOff + r*lds + k] for r < rows, k < depth, and zero for
-     * rows <= r < width. {@code width} is a multiple of 8 (a panel: MR or NR).
+     * rows <= r < width (a panel: MR or NR wide).
      */
     static void transpose(float[] src, int srcOff, int lds, int rows, int depth, float[] dst, int dstOff, int width, float[] tmp) {
         for (int g = 0; g < width; g += 8) {
             int rg = Math.min(8, rows - g);
             int k = 0;
-            if (rg == 8 && VECTOR_TRANSPOSE) {
+            if (rg == 8 && width - g >= 8 && VECTOR_TRANSPOSE) {
                 for (; k + 16 <= depth; k += 16) {
                     int s = srcOff + g * lds + k;
                     if (width == 8) {
@@ -121,11 +118,12 @@ final class Panels {
                     }
                 }
             }
+            int gw = Math.min(8, width - g);
             for (; k < depth; k++) {
                 int d = dstOff + k * width + g;
                 int r = 0;
                 for (; r < rg; r++) dst[d + r] = src[srcOff + (g + r) * lds + k];
-                for (; r < 8; r++) dst[d + r] = 0f;
+                for (; r < gw; r++) dst[d + r] = 0f;
             }
         }
     }
@@ -145,19 +143,22 @@ final class Panels {
         return idx;
     }
 
-    private static IntVector load(float[] a, int off) { return FloatVector.fromArray(F, a, off).reinterpretAsInts(); }
-
-    private static void store(IntVector v, float[] a, int off) { v.reinterpretAsFloats().intoArray(a, off); }
-
     /**
      * 8 rows x 16 columns of src to 16 k-rows of 8 values at dst (128 contiguous floats). After round
      * s a vector holds 2^s rows x 16/2^s columns, column-major: round 1 pairs rows (t), round 2 makes
-     * quads (u), round 3 the full 8-row columns, two per output vector.
+     * quads (u), round 3 the full 8-row columns, two per output vector. (Written out in full: a
+     * helper returning a vector that C2 does not inline would box it.)
      */
     private static void transpose8x16(float[] src, int s, int lds, float[] dst, int d) {
         IntVector p0 = ROUND[0], p1 = ROUND[1], q0 = ROUND[2], q1 = ROUND[3], o0 = ROUND[4], o1 = ROUND[5];
-        IntVector r0 = load(src, s), r1 = load(src, s + lds), r2 = load(src, s + 2 * lds), r3 = load(src, s + 3 * lds);
-        IntVector r4 = load(src, s + 4 * lds), r5 = load(src, s + 5 * lds), r6 = load(src, s + 6 * lds), r7 = load(src, s + 7 * lds);
+        IntVector r0 = FloatVector.fromArray(F, src, s).reinterpretAsInts();
+        IntVector r1 = FloatVector.fromArray(F, src, s + lds).reinterpretAsInts();
+        IntVector r2 = FloatVector.fromArray(F, src, s + 2 * lds).reinterpretAsInts();
+        IntVector r3 = FloatVector.fromArray(F, src, s + 3 * lds).reinterpretAsInts();
+        IntVector r4 = FloatVector.fromArray(F, src, s + 4 * lds).reinterpretAsInts();
+        IntVector r5 = FloatVector.fromArray(F, src, s + 5 * lds).reinterpretAsInts();
+        IntVector r6 = FloatVector.fromArray(F, src, s + 6 * lds).reinterpretAsInts();
+        IntVector r7 = FloatVector.fromArray(F, src, s + 7 * lds).reinterpretAsInts();
         IntVector t00 = p0.selectFrom(r0, r1), t01 = p1.selectFrom(r0, r1);
         IntVector t10 = p0.selectFrom(r2, r3), t11 = p1.selectFrom(r2, r3);
         IntVector t20 = p0.selectFrom(r4, r5), t21 = p1.selectFrom(r4, r5);
@@ -166,13 +167,13 @@ final class Panels {
         IntVector u02 = q0.selectFrom(t01, t11), u03 = q1.selectFrom(t01, t11);
         IntVector u10 = q0.selectFrom(t20, t30), u11 = q1.selectFrom(t20, t30);
         IntVector u12 = q0.selectFrom(t21, t31), u13 = q1.selectFrom(t21, t31);
-        store(o0.selectFrom(u00, u10), dst, d);
-        store(o1.selectFrom(u00, u10), dst, d + 16);
-        store(o0.selectFrom(u01, u11), dst, d + 32);
-        store(o1.selectFrom(u01, u11), dst, d + 48);
-        store(o0.selectFrom(u02, u12), dst, d + 64);
-        store(o1.selectFrom(u02, u12), dst, d + 80);
-        store(o0.selectFrom(u03, u13), dst, d + 96);
-        store(o1.selectFrom(u03, u13), dst, d + 112);
+        o0.selectFrom(u00, u10).reinterpretAsFloats().intoArray(dst, d);
+        o1.selectFrom(u00, u10).reinterpretAsFloats().intoArray(dst, d + 16);
+        o0.selectFrom(u01, u11).reinterpretAsFloats().intoArray(dst, d + 32);
+        o1.selectFrom(u01, u11).reinterpretAsFloats().intoArray(dst, d + 48);
+        o0.selectFrom(u02, u12).reinterpretAsFloats().intoArray(dst, d + 64);
+        o1.selectFrom(u02, u12).reinterpretAsFloats().intoArray(dst, d + 80);
+        o0.selectFrom(u03, u13).reinterpretAsFloats().intoArray(dst, d + 96);
+        o1.selectFrom(u03, u13).reinterpretAsFloats().intoArray(dst, d + 112);
     }
 }

@@ -19,7 +19,16 @@ final class Scratch {
     final short[] shorts = new short[STAGE];
     final double[] doubles = new double[STAGE];
 
+    /** Two vectors of padding for loop tails. */
+    private final MemorySegment pad = Arena.ofAuto().allocate(2L * VecMath.F.vectorByteSize(), 64);
+
     private Scratch() {}
+
+    /** Room for two vectors, zeroed, where a kernel finishes a run that does not fill its last vector. */
+    MemorySegment pad() {
+        pad.fill((byte) 0);
+        return pad;
+    }
 
     static Scratch get() { return LOCAL.get(); }
 

@@ -69,52 +69,12 @@ final class VecMath {
     // Exact GELU: x * Phi(x), Phi(x) = erfc(-x/sqrt2)/2. erfc(z) = t exp(-z^2 + P(2t - 1)), t = 1/(1 + z/2),
     // for z >= 0: relative error of erfc within a few 1e-7 wherever erfc is a normal float, so Phi keeps
     // its relative accuracy deep into the negative tail (where 1 + erf(x/sqrt2) would cancel).
-    private static final float RSQRT2 = 0.7071067690849304f;
-    private static final float P0 = -0.6717941164970398f, P1 = 0.6726431250572205f, P2 = 0.047343797981739044f,
+    // The evaluation itself lives in Elementwise.geluErfLoop (see there for why).
+    static final float RSQRT2 = 0.7071067690849304f;
+    static final float P0 = -0.6717941164970398f, P1 = 0.6726431250572205f, P2 = 0.047343797981739044f,
             P3 = -0.04689319431781769f, P4 = -0.00987924449145794f, P5 = 0.008806079626083374f,
             P6 = 0.0017917663790285587f, P7 = -0.0022820173762738705f, P8 = -0.00022515653108712286f,
             P9 = 0.0005666129873134196f, P10 = 6.856264917587396e-06f, P11 = -8.455518400296569e-05f;
-
-    /**
-     * erfc(|x| / sqrt 2). Works from |x| rather than a rounded z so that z^2 = x^2 / 2 is exact (one
-     * FMA): a rounded z would cost 2 z^2 ulp of relative accuracy in the tail. 0 beyond |x| = 14.
-     */
-    static FloatVector erfcOfAbsOverSqrt2(FloatVector x) {
-        FloatVector ax = x.abs().min(14.2f);
-        FloatVector t = bc(1f).div(ax.fma(0.5f * RSQRT2, 1f));
-        FloatVector s = t.fma(2f, -1f);
-        FloatVector p = s.fma(P11, P10);
-        p = p.fma(s, bc(P9));
-        p = p.fma(s, bc(P8));
-        p = p.fma(s, bc(P7));
-        p = p.fma(s, bc(P6));
-        p = p.fma(s, bc(P5));
-        p = p.fma(s, bc(P4));
-        p = p.fma(s, bc(P3));
-        p = p.fma(s, bc(P2));
-        p = p.fma(s, bc(P1));
-        p = p.fma(s, bc(P0));
-        // exp(p - z^2) with the exponent carried as an unevaluated sum hi + lo (z^2 split exactly,
-        // p - z^2 by TwoSum), so the relative accuracy holds where p - z^2 is large.
-        FloatVector sq = ax.mul(ax);
-        FloatVector zz = sq.mul(0.5f);
-        FloatVector zzErr = ax.fma(ax, sq.neg()).mul(0.5f);
-        FloatVector a = zz.neg();
-        FloatVector hi = p.add(a);
-        FloatVector bv = hi.sub(a);
-        FloatVector lo = a.sub(hi.sub(bv)).add(p.sub(bv)).sub(zzErr);
-        FloatVector e = exp(hi);
-        return t.mul(e.fma(lo, e));
-    }
-
-    /** Standard normal CDF Phi(x). */
-    static FloatVector normalCdf(FloatVector x) {
-        FloatVector half = erfcOfAbsOverSqrt2(x).mul(0.5f);
-        return half.neg().add(1f).blend(half, x.compare(VectorOperators.LT, 0f));
-    }
-
-    /** Exact (erf) GELU: x * Phi(x). */
-    static FloatVector geluErf(FloatVector x) { return x.mul(normalCdf(x)); }
 
     static FloatVector bc(float v) { return FloatVector.broadcast(F, v); }
 }
