@@ -1,4 +1,5 @@
 import org.junit.platform.engine.TestExecutionResult;
+import org.junit.platform.engine.discovery.ClassNameFilter;
 import org.junit.platform.launcher.Launcher;
 import org.junit.platform.launcher.LauncherDiscoveryRequest;
 import org.junit.platform.launcher.TestExecutionListener;
@@ -16,12 +17,14 @@ import static org.junit.platform.engine.discovery.DiscoverySelectors.selectPacka
  * Runs the JUnit tests of a package (default dev.diffuse4j.runtime.cuda) on a machine without
  * Maven, printing one line per test and Surefire's style of summary; exits 1 on any failure.
  *
- * usage: RunTests [package]
+ * usage: RunTests [package [class-name regex]]
  */
 public final class RunTests {
     public static void main(String[] args) {
         String pkg = args.length > 0 ? args[0] : "dev.diffuse4j.runtime.cuda";
-        LauncherDiscoveryRequest req = LauncherDiscoveryRequestBuilder.request().selectors(selectPackage(pkg)).build();
+        LauncherDiscoveryRequestBuilder b = LauncherDiscoveryRequestBuilder.request().selectors(selectPackage(pkg));
+        if (args.length > 1) b.filters(ClassNameFilter.includeClassNamePatterns(args[1]));
+        LauncherDiscoveryRequest req = b.build();
         Launcher launcher = LauncherFactory.create();
         SummaryGeneratingListener summary = new SummaryGeneratingListener();
         TestExecutionListener printer = new TestExecutionListener() {

@@ -106,11 +106,15 @@ __device__ void group_norm_stats_impl(const T* __restrict__ x, float* __restrict
     long long p0 = (long long)P * s / splits, p1 = (long long)P * (s + 1) / splits;
     const T* base = x + (long long)b * P * C + (long long)g * Cg;
     ShiftedSums acc;
-    long long count = (p1 - p0) * Cg;
-    for (long long i = threadIdx.x; i < count; i += blockDim.x) {
-        long long p = p0 + i / Cg;
-        int c = (int)(i % Cg);
+    // Walk (position, channel) pairs of the group with a fixed step: no division per element.
+    const int step = blockDim.x, dp = step / Cg, dc = step % Cg;
+    long long p = p0 + threadIdx.x / Cg;
+    int c = threadIdx.x % Cg;
+    while (p < p1) {
         acc.add(to_f32(base[p * C + c]));
+        p += dp;
+        c += dc;
+        if (c >= Cg) { c -= Cg; p++; }
     }
     Moments m = block_merge(acc.moments(), scratch);
     if (threadIdx.x == 0) {
@@ -133,22 +137,34 @@ extern "C" __global__ void group_norm_finalize(const float* __restrict__ partial
     }
 }
 
-// Pass 3: normalise, per-channel affine, optional SiLU.
+// Pass 3: normalise, per-channel affine, optional SiLU. Grid (chunks, B); the block first folds
+// mean, 1/std, gamma and beta into y = x * a[c] + b[c] in shared memory (2*C floats, dynamic).
 template <typename T>
 __device__ void group_norm_apply_impl(const T* __restrict__ x, T* __restrict__ out, const float* __restrict__ stats,
                                       long long P, int C, int G, const void* gamma, int gcode, const void* beta,
                                       int bcode, int silu) {
-    int Cg = C / G;
-    int b = blockIdx.y;
+    extern __shared__ float ab[];  // a[C], then b[C]
+    int Cg = C / G, b = blockIdx.y;
+    const float* sb = stats + (long long)b * G * 2;
+    for (int c = threadIdx.x; c < C; c += blockDim.x) {
+        int g = c / Cg;
+        float a = sb[2 * g + 1] * load_any(gamma, gcode, c, 1.f);
+        ab[c] = a;
+        ab[C + c] = load_any(beta, bcode, c, 0.f) - sb[2 * g] * a;
+    }
+    __syncthreads();
     const T* xb = x + (long long)b * P * C;
     T* ob = out + (long long)b * P * C;
-    const float* sb = stats + (long long)b * G * 2;
-    for (long long i = blockIdx.x * (long long)blockDim.x + threadIdx.x; i < P * C; i += (long long)gridDim.x * blockDim.x) {
-        int c = (int)(i % C), g = c / Cg;
-        float v = (to_f32(xb[i]) - sb[2 * g]) * sb[2 * g + 1];
-        v = fmaf(v, load_any(gamma, gcode, c, 1.f), load_any(beta, bcode, c, 0.f));
+    const long long n = P * C, stride = (long long)gridDim.x * blockDim.x;
+    long long i = blockIdx.x * (long long)blockDim.x + threadIdx.x;
+    int c = (int)(i % C);
+    const int sc = (int)(stride % C);
+    for (; i < n; i += stride) {
+        float v = fmaf(to_f32(xb[i]), ab[c], ab[C + c]);
         if (silu) v = silu_f(v);
         ob[i] = from_f32<T>(v);
+        c += sc;
+        if (c >= C) c -= C;
     }
 }
 

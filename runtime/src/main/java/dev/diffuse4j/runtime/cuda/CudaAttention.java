@@ -114,7 +114,7 @@ final class CudaAttention {
             if (call.mode() == AttentionMode.JOINT || segs.size() == 1) {  // one segment: its normalised weight is 1
                 int[] all = new int[segs.size()];
                 for (int j = 0; j < all.length; j++) all[j] = j;
-                byte[] p = params(q, out, lse, adain, true, B, H, D, nq, call.causal(), false, all, segs, ks, vs, rows, null, scale);
+                byte[] p = params(q, out, lse, adain, B, H, D, nq, call.causal(), false, all, segs, ks, vs, rows, null, scale);
                 be.ctx.launch("attention", kern, gx, H, B, 128, smem, p);
                 mapParams = p;
                 mapSlot = cap;
@@ -131,7 +131,9 @@ final class CudaAttention {
                 mapParams = null;
                 for (int j = 0; j < segs.size(); j++) {
                     if (segs.get(j).weight() == 0f && j != cap) continue;
-                    byte[] p = params(q, acc, j == cap ? lse : null, j == 0 ? adain : new Tensor[6], j == 0, B, H, D, nq,
+                    // Queries are AdaIN'd for every segment; keys/values only in segment 0's launch.
+                    Tensor[] ad = j == 0 ? adain : new Tensor[]{adain[0], adain[1], null, null, null, null};
+                    byte[] p = params(q, acc, j == cap ? lse : null, ad, B, H, D, nq,
                             call.causal(), true, new int[]{j}, segs, ks, vs, rows, w[j], scale);
                     be.ctx.launch("attention (stratified segment " + j + ")", kern, gx, H, B, 128, smem, p);
                     if (j == cap) mapParams = p;
@@ -224,14 +226,14 @@ final class CudaAttention {
      * which[i]). Each segment's logit scale and bias apply in both modes, as on the CPU (in
      * stratified mode the bias cancels in its own softmax; the scale sharpens or flattens it).
      */
-    private static byte[] params(Tensor q, Tensor out, Tensor lse, Tensor[] adain, boolean withAdain, int B, int H, int D, int nq,
+    private static byte[] params(Tensor q, Tensor out, Tensor lse, Tensor[] adain, int B, int H, int D, int nq,
                                  boolean causal, boolean accumulate, int[] which, List<KvSegment> segs, Tensor[] ks, Tensor[] vs,
                                  int[][] rows, float[] weights, float scale) {
         CStruct s = new CStruct(1168);
         s.ptr(address(q)).i64(q.stride(1)).i64(q.stride(0));
         s.ptr(address(out)).i64(out.stride(1)).i64(out.stride(0));
         s.ptr(CudaTypes.addressOrNull(lse));
-        for (int i = 0; i < 6; i++) s.ptr(withAdain ? CudaTypes.addressOrNull(adain[i]) : 0L);
+        for (int i = 0; i < 6; i++) s.ptr(CudaTypes.addressOrNull(adain[i]));
         s.i32(B).i32(H).i32(D).i32(nq);
         s.i32(which.length).i32(causal ? 1 : 0).i32(accumulate ? 1 : 0).i32(0);
         for (int slot = 0; slot < MAX_SEGMENTS; slot++) {

@@ -60,6 +60,28 @@ public final class CudaBackend implements Backend {
         return new CudaBackend(device, CudaContext.open(device.index()));
     }
 
+    /** Number of CUDA devices this process can use; 0 where CUDA cannot run (see {@link #unavailableReason()}). */
+    public static int deviceCount() {
+        try {
+            CudaDriver.load();
+            if (JCudaDriver.cuInit(0) != 0) return 0;
+            int[] n = new int[1];
+            return JCudaDriver.cuDeviceGetCount(n) == 0 ? n[0] : 0;
+        } catch (CudaUnavailableException e) {
+            return 0;
+        }
+    }
+
+    /** Why CUDA cannot run here, or null when device 0 opens. */
+    public static String unavailableReason() {
+        try {
+            get();
+            return null;
+        } catch (CudaUnavailableException e) {
+            return e.reason();
+        }
+    }
+
     /** The backend of {@code Device.cuda(0)} (shared, via {@link Backends}). */
     public static CudaBackend get() { return (CudaBackend) Backends.of(Device.cuda()); }
 

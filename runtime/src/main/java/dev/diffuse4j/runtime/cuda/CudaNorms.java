@@ -64,7 +64,7 @@ final class CudaNorms {
                     address(partial), address(stats), B * G, splits, eps);
             long perItem = P * C;
             int gx = (int) Math.max(1, Math.min((perItem + 255) / 256, Math.max(1, 8L * be.ctx.smCount / Math.max(1, B))));
-            be.ctx.launch(op, be.k.get("norms", "group_norm_apply_" + s), gx, B, 1, 256, 0,
+            be.ctx.launch(op, be.k.get("norms", "group_norm_apply_" + s), gx, B, 1, 256, 2 * C * 4,
                     address(c), address(out), address(stats), P, C, G,
                     CudaTypes.addressOrNull(g), code(g), CudaTypes.addressOrNull(bt), code(bt), silu ? 1 : 0);
             return out;

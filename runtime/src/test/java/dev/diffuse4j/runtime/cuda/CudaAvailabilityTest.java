@@ -32,11 +32,14 @@ class CudaAvailabilityTest {
             assertTrue(first.toString().startsWith("CUDA backend unavailable: "), first.toString());
             assertTrue(first.length() > "CUDA backend unavailable: ".length() + 5, "the refusal must say why: " + first);
             assertEquals(first.toString(), second.toString(), "the second refusal gives the same reason (no NoClassDefFoundError)");
+            assertEquals(first.toString(), "CUDA backend unavailable: " + CudaBackend.unavailableReason());
             System.out.println("[cuda] " + first);
         } else {
             assertSame(a, b, "the backend is shared per device");
             assertEquals(Device.cuda(), a.device());
             System.out.println("[cuda] opened " + ((CudaBackend) a).describe());
+            assertNull(CudaBackend.unavailableReason());
+            assertTrue(CudaBackend.deviceCount() >= 1);
         }
     }
 
@@ -53,6 +56,7 @@ class CudaAvailabilityTest {
         StringBuilder why = new StringBuilder();
         if (openOrNull(why) != null) return;  // a GPU machine: covered by opensOrRefusesWithAReason
         String m = why.toString();
+        if (m.contains("no CUDA driver")) assertEquals(0, CudaBackend.deviceCount(), "no device is usable without a driver");
         assertTrue(m.contains("driver") || m.contains("device") || m.contains("kernels") || m.contains("native"),
                 "the reason names driver, device, kernels or native library: " + m);
     }

@@ -76,6 +76,29 @@ class CudaKernelCatalogTest {
         assertEquals(0.25f, bb.getFloat(148));
     }
 
+    /** The kernels take UnaryOp/BinaryOp ordinals: elementwise.cu's enums must list the same ops in the same order. */
+    @Test
+    void opCodesMatchElementwiseCu() throws java.io.IOException {
+        java.nio.file.Path cu = java.nio.file.Path.of("../kernels/src/main/cuda/elementwise.cu");  // from the module (Maven)
+        if (!java.nio.file.Files.exists(cu)) cu = java.nio.file.Path.of("kernels/src/main/cuda/elementwise.cu");  // from the repo root
+        assumeTrue(java.nio.file.Files.exists(cu), "skipped: kernel sources not found from " + java.nio.file.Path.of("").toAbsolutePath());
+        String src = java.nio.file.Files.readString(cu);
+        assertEquals(names(dev.diffuse4j.runtime.ops.UnaryOp.values()), enumBody(src, "UnaryCode", "U_"));
+        assertEquals(names(dev.diffuse4j.runtime.ops.BinaryOp.values()), enumBody(src, "BinaryCode", "B_"));
+    }
+
+    private static java.util.List<String> names(Enum<?>[] values) {
+        return java.util.Arrays.stream(values).map(Enum::name).toList();
+    }
+
+    private static java.util.List<String> enumBody(String src, String name, String prefix) {
+        int a = src.indexOf("enum " + name);
+        assertTrue(a >= 0, "enum " + name + " not found in elementwise.cu");
+        String body = src.substring(src.indexOf('{', a) + 1, src.indexOf('}', a));
+        return java.util.Arrays.stream(body.split(",")).map(String::strip).filter(x -> !x.isEmpty())
+                .map(x -> x.substring(prefix.length())).toList();
+    }
+
     @Test
     void allocatorRoundsToItsSizeClasses() {
         assertEquals(512, CudaAllocator.round(1));

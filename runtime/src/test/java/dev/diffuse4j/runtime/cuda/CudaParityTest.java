@@ -289,8 +289,11 @@ class CudaParityTest {
     @Test
     void outOfMemoryIsAnExceptionNamingTheSize() {
         long before = cuda.memoryStats().inUseBytes();
-        CudaOutOfMemoryException e = assertThrows(CudaOutOfMemoryException.class, () -> cuda.empty(DType.F32, 1 << 30, 1 << 20));
-        assertTrue(e.getMessage().contains("allocating") && e.getMessage().contains(String.valueOf(4L << 50)), e.getMessage());
+        int mib = (int) (cuda.ctx.totalMemory >> 20) + 1024;  // 1 GiB more than the device has
+        long asked = (long) mib << 20;
+        CudaOutOfMemoryException e = assertThrows(CudaOutOfMemoryException.class, () -> cuda.empty(DType.U8, mib, 1 << 20));
+        assertTrue(e.getMessage().contains("allocating") && e.getMessage().contains(String.valueOf(asked)), e.getMessage());
+        assertEquals(asked, e.requestedBytes());
         assertEquals(before, cuda.memoryStats().inUseBytes(), "a failed allocation holds nothing");
         try (Tensor x = cuda.full(DType.F16, 1f, 1000)) {
             assertEquals(1f, cuda.toCpu(x).getFloat(999), "the backend works after running out of memory");
