@@ -1,6 +1,5 @@
 package dev.diffuse4j.runtime;
 
-import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 
 /**
@@ -12,27 +11,27 @@ public final class CpuStorage extends Storage {
     public static final long ALIGNMENT = 64;
 
     private final MemorySegment segment;
-    private final Arena arena; // null for borrowed memory
+    private final HostMemoryPool.Block block; // null for borrowed memory
 
-    private CpuStorage(MemorySegment segment, Arena arena) {
+    private CpuStorage(MemorySegment segment, HostMemoryPool.Block block) {
         super(Device.CPU, segment.byteSize());
         this.segment = segment;
-        this.arena = arena;
+        this.block = block;
     }
 
-    /** Allocates zeroed host memory of the given size. */
+    /** Allocates zeroed host memory of the given size (reusing a freed block of similar size when one is idle). */
     public static CpuStorage allocate(long byteSize) {
-        Arena arena = Arena.ofShared();
-        MemorySegment seg;
+        if (byteSize < 0) throw new IllegalArgumentException("negative allocation size " + byteSize);
+        HostMemoryPool.Block block;
         try {
-            seg = arena.allocate(Math.max(byteSize, 1), ALIGNMENT);
+            block = HostMemoryPool.acquire(Math.max(byteSize, 1));
         } catch (OutOfMemoryError e) {
-            arena.close();
             throw new OutOfMemoryError("cannot allocate " + byteSize + " bytes of host memory for a tensor ("
                     + MemoryStats.cpuBytesInUse() + " bytes already held by tensors): " + e.getMessage());
         }
+        MemorySegment seg = block.segment().asSlice(0, Math.max(byteSize, 1));
         MemoryStats.onAllocate(seg.byteSize());
-        return new CpuStorage(seg, arena);
+        return new CpuStorage(seg, block);
     }
 
     /** Wraps memory owned by someone else (e.g. a memory-mapped file); never freed here. */
@@ -40,18 +39,21 @@ public final class CpuStorage extends Storage {
         return new CpuStorage(segment, null);
     }
 
+    /** Frees the idle blocks kept for reuse (see {@link MemoryStats#cpuBytesIdle()}). */
+    public static void trimPool() { HostMemoryPool.trim(); }
+
     public MemorySegment segment() {
         if (!isLive()) throw new IllegalStateException("use of a released CPU tensor storage");
         return segment;
     }
 
-    public boolean isOwned() { return arena != null; }
+    public boolean isOwned() { return block != null; }
 
     @Override
     protected void free() {
-        if (arena != null) {
+        if (block != null) {
             MemoryStats.onFree(segment.byteSize());
-            arena.close();
+            HostMemoryPool.release(block);
         }
     }
 }

@@ -22,5 +22,8 @@ public final class MemoryStats {
     /** Highest value of {@link #cpuBytesInUse()} since start or the last {@link #resetPeak()}. */
     public static long cpuPeakBytes() { return peak.get(); }
 
+    /** Bytes of freed blocks kept idle for reuse by later tensors ({@link CpuStorage#trimPool()} frees them). */
+    public static long cpuBytesIdle() { return HostMemoryPool.idleBytes(); }
+
     public static void resetPeak() { peak.set(inUse.get()); }
 }
