@@ -23,12 +23,18 @@ import java.util.SplittableRandom;
  * usage: CudaBench SHAPES OUT.csv [dtypes, default f16,bf16]
  */
 public final class CudaBench {
-    private static final CudaBackend CUDA = CudaBackend.get();
+    private static CudaBackend CUDA;
     private static final SplittableRandom RND = new SplittableRandom(42);
 
     record Result(String name, String kind, String dtype, double flop, double bytes, double eagerMs, double graphMs) {}
 
     public static void main(String[] args) throws IOException {
+        try {
+            CUDA = CudaBackend.get();
+        } catch (dev.diffuse4j.runtime.cuda.CudaUnavailableException e) {
+            System.out.println("[bench] " + e.getMessage());
+            System.exit(2);
+        }
         List<String> lines = Files.readAllLines(Path.of(args[0]));
         String[] dtypes = (args.length > 2 ? args[2] : "f16,bf16").split(",");
         System.out.println("[bench] " + CUDA.describe());

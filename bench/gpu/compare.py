@@ -5,6 +5,7 @@ and the ratio diffuse4j / PyTorch (below 1 = diffuse4j faster). Graph time is th
 usage: compare.py D4J.csv TORCH.csv
 """
 import csv
+import os
 import sys
 
 
@@ -14,6 +15,10 @@ def load(path):
 
 
 def main():
+    missing = [p for p in sys.argv[1:3] if not os.path.exists(p)]
+    if missing:
+        print(f"compare: missing {', '.join(missing)} (see the log above for why that run failed)")
+        sys.exit(1)
     d4j, torch = load(sys.argv[1]), load(sys.argv[2])
     head = f"{'op':22s} {'dt':4s} {'d4j graph':>10s} {'d4j eager':>10s} {'torch':>10s} {'ratio':>6s} {'d4j rate':>12s} {'torch rate':>12s}"
     print(head)
