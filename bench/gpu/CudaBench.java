@@ -23,12 +23,19 @@ import java.util.SplittableRandom;
  * usage: CudaBench SHAPES OUT.csv [dtypes, default f16,bf16]
  */
 public final class CudaBench {
-    private static final CudaBackend CUDA = CudaBackend.get();
+    private static CudaBackend CUDA;
     private static final SplittableRandom RND = new SplittableRandom(42);
 
-    record Result(String name, String kind, String dtype, double flop, double bytes, double eagerMs, double graphMs) {}
+    /** cublasMs: the same GEMM through the Java cuBLAS binding (graph replay), NaN for other ops or without cuBLAS. */
+    record Result(String name, String kind, String dtype, double flop, double bytes, double eagerMs, double graphMs, double cublasMs) {}
 
     public static void main(String[] args) throws IOException {
+        try {
+            CUDA = CudaBackend.get();
+        } catch (dev.diffuse4j.runtime.cuda.CudaUnavailableException e) {
+            System.out.println("[bench] " + e.getMessage());
+            System.exit(2);
+        }
         List<String> lines = Files.readAllLines(Path.of(args[0]));
         String[] dtypes = (args.length > 2 ? args[2] : "f16,bf16").split(",");
         System.out.println("[bench] " + CUDA.describe());
@@ -42,17 +49,19 @@ public final class CudaBench {
                 try {
                     Result r = run(f, t, dt);
                     results.add(r);
-                    System.out.printf(Locale.ROOT, "[bench] %-20s %-5s eager %9.4f ms  graph %9.4f ms  %8.1f TFLOP/s  %7.0f GB/s%n",
-                            r.name, dt, r.eagerMs, r.graphMs, r.flop / r.graphMs / 1e9, r.bytes / r.graphMs / 1e6);
+                    System.out.printf(Locale.ROOT, "[bench] %-20s %-5s eager %9.4f ms  graph %9.4f ms  %8.1f TFLOP/s  %7.0f GB/s%s%n",
+                            r.name, dt, r.eagerMs, r.graphMs, r.flop / r.graphMs / 1e9, r.bytes / r.graphMs / 1e6,
+                            Double.isNaN(r.cublasMs) ? "" : String.format(Locale.ROOT, "  cuBLAS(java) %9.4f ms", r.cublasMs));
                 } catch (RuntimeException e) {
                     System.out.println("[bench] " + f[1] + " " + dt + " FAILED: " + e);
                 }
             }
         }
         try (PrintWriter w = new PrintWriter(Files.newBufferedWriter(Path.of(args[1])))) {
-            w.println("name,kind,dtype,flop,bytes,eager_ms,graph_ms");
+            w.println("name,kind,dtype,flop,bytes,eager_ms,graph_ms,cublas_ms");
             for (Result r : results)
-                w.printf(Locale.ROOT, "%s,%s,%s,%.6e,%.6e,%.6f,%.6f%n", r.name, r.kind, r.dtype, r.flop, r.bytes, r.eagerMs, r.graphMs);
+                w.printf(Locale.ROOT, "%s,%s,%s,%.6e,%.6e,%.6f,%.6f,%s%n", r.name, r.kind, r.dtype, r.flop, r.bytes, r.eagerMs, r.graphMs,
+                        Double.isNaN(r.cublasMs) ? "" : String.format(Locale.ROOT, "%.6f", r.cublasMs));
         }
         System.out.println("[bench] memory: " + CUDA.memoryStats());
     }
@@ -116,14 +125,38 @@ public final class CudaBench {
                 }
                 default -> throw new IllegalArgumentException("unknown kind " + kind + " in " + Arrays.toString(f));
             }
-            double eager = eager(op), graph = graph(op);
-            return new Result(name, kind, dt, flop, bytes, eager, graph);
+            double eager = eager(op), graph = graph(op), viaCublas = Double.NaN;
+            if (kind.equals("gemm") && cublasAvailable()) {
+                CUDA.gemmImplementation(CudaBackend.GemmImplementation.CUBLAS);
+                try {
+                    viaCublas = graph(op);
+                } finally {
+                    CUDA.gemmImplementation(CudaBackend.GemmImplementation.KERNELS);
+                }
+            }
+            return new Result(name, kind, dt, flop, bytes, eager, graph, viaCublas);
         } finally {
             for (Tensor x : in) x.close();
         }
     }
 
     private static Tensor add(List<Tensor> in, Tensor t) { in.add(t); return t; }
+
+    private static Boolean cublas;
+
+    private static boolean cublasAvailable() {
+        if (cublas == null) {
+            try {
+                CUDA.gemmImplementation(CudaBackend.GemmImplementation.CUBLAS);
+                CUDA.gemmImplementation(CudaBackend.GemmImplementation.KERNELS);
+                cublas = true;
+            } catch (dev.diffuse4j.runtime.cuda.CudaUnavailableException e) {
+                System.out.println("[bench] no cuBLAS column: " + e.getMessage());
+                cublas = false;
+            }
+        }
+        return cublas;
+    }
 
     /** Repetitions that take at least 20 ms. */
     private static int calibrate(Runnable op) {

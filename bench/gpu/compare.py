@@ -5,6 +5,7 @@ and the ratio diffuse4j / PyTorch (below 1 = diffuse4j faster). Graph time is th
 usage: compare.py D4J.csv TORCH.csv
 """
 import csv
+import os
 import sys
 
 
@@ -14,8 +15,13 @@ def load(path):
 
 
 def main():
+    missing = [p for p in sys.argv[1:3] if not os.path.exists(p)]
+    if missing:
+        print(f"compare: missing {', '.join(missing)} (see the log above for why that run failed)")
+        sys.exit(1)
     d4j, torch = load(sys.argv[1]), load(sys.argv[2])
-    head = f"{'op':22s} {'dt':4s} {'d4j graph':>10s} {'d4j eager':>10s} {'torch':>10s} {'ratio':>6s} {'d4j rate':>12s} {'torch rate':>12s}"
+    head = (f"{'op':22s} {'dt':4s} {'d4j graph':>10s} {'d4j eager':>10s} {'torch':>10s} {'ratio':>6s} {'d4j rate':>12s} "
+            f"{'torch rate':>12s} {'cuBLAS/java':>11s}")
     print(head)
     print("-" * len(head))
     for key in sorted(set(d4j) | set(torch), key=lambda k: (k[1], (d4j.get(k) or torch.get(k))["kind"], k[0])):
@@ -33,7 +39,9 @@ def main():
         t = float(b["ms"]) if b else None
         ratio = f"{g / t:6.2f}" if g and t else "     -"
         fmt = lambda x: f"{x:10.4f}" if x is not None else f"{'-':>10s}"
-        print(f"{key[0]:22s} {key[1]:4s} {fmt(g)} {fmt(e)} {fmt(t)} {ratio} {rate(g):>12s} {rate(t):>12s}")
+        cb = float(a["cublas_ms"]) if a and a.get("cublas_ms") else None
+        print(f"{key[0]:22s} {key[1]:4s} {fmt(g)} {fmt(e)} {fmt(t)} {ratio} {rate(g):>12s} {rate(t):>12s} "
+              f"{(f'{cb:11.4f}' if cb else f'{chr(45):>11s}')}")
 
 
 if __name__ == "__main__":

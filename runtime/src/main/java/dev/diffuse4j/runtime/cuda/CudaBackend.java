@@ -41,6 +41,11 @@ public final class CudaBackend implements Backend {
     private final CudaNorms norms;
     private final CudaLayout layout;
     private final CudaAttention attention;
+    private volatile GemmImplementation gemm;
+    private volatile Cublas cublas;
+
+    /** Which code runs matmul and linear: the hand-written kernels (default) or the installed cuBLAS. */
+    public enum GemmImplementation { KERNELS, CUBLAS }
 
     private CudaBackend(Device device, CudaContext ctx) {
         this.device = device;
@@ -52,6 +57,7 @@ public final class CudaBackend implements Backend {
         this.norms = new CudaNorms(this);
         this.layout = new CudaLayout(this);
         this.attention = new CudaAttention(this);
+        this.gemm = "cublas".equalsIgnoreCase(System.getProperty("d4j.cuda.gemm")) ? GemmImplementation.CUBLAS : GemmImplementation.KERNELS;
     }
 
     /** Opens the backend of a CUDA device, or throws {@link CudaUnavailableException} saying why it cannot run here. */
@@ -91,6 +97,35 @@ public final class CudaBackend implements Backend {
     public String describe() { return ctx.describe(); }
 
     public int multiprocessors() { return ctx.smCount; }
+
+    // ---------------------------------------------------------------- GEMM implementation
+
+    /**
+     * Chooses the code behind matmul and linear (also {@code -Dd4j.cuda.gemm=cublas}). cuBLAS is
+     * bound on first use through java.lang.foreign; choosing it where it cannot be found throws
+     * {@link CudaUnavailableException} and leaves the kernels in place.
+     */
+    public void gemmImplementation(GemmImplementation impl) {
+        if (impl == GemmImplementation.CUBLAS) cublas();
+        gemm = impl;
+    }
+
+    public GemmImplementation gemmImplementation() { return gemm; }
+
+    /** The bound cuBLAS (binding it on first call). */
+    Cublas cublas() {
+        Cublas c = cublas;
+        if (c != null) return c;
+        synchronized (this) {
+            if (cublas == null) {
+                ctx.makeCurrent();
+                cublas = Cublas.open(ctx.stream.handle());
+            }
+            return cublas;
+        }
+    }
+
+    boolean usesCublas() { return gemm == GemmImplementation.CUBLAS; }
 
     // ---------------------------------------------------------------- memory
 

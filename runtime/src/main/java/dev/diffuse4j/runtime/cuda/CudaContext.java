@@ -6,7 +6,6 @@ import jcuda.driver.CUcontext;
 import jcuda.driver.CUdevice;
 import jcuda.driver.CUfunction;
 import jcuda.driver.CUmodule;
-import jcuda.driver.CUstream;
 import jcuda.driver.JCudaDriver;
 
 import java.util.HashMap;
@@ -32,7 +31,7 @@ final class CudaContext {
     final String name;
     final int smCount, ccMajor, ccMinor, maxSmemPerBlock;
     final long totalMemory;
-    final CUstream stream = new CUstream();
+    final RawStream stream = new RawStream();
     /** Synchronise and check after every launch (-Dd4j.cuda.sync=true): slower, names the failing op. */
     volatile boolean syncEachLaunch = Boolean.getBoolean("d4j.cuda.sync");
 

@@ -51,28 +51,38 @@ final class CudaLinalg {
             long[] abs = Shapes.broadcastStrides(batchA, Arrays.copyOf(sa, ra - 2), batch);
             long[] bbs = Shapes.broadcastStrides(batchB, Arrays.copyOf(sb, rb - 2), batch);
             Long aBatch = uniformStride(batch, abs), bBatch = uniformStride(batch, bbs);
-            boolean tc = CudaTypes.isHalf(t) && K % 8 == 0;
+            boolean cublas = be.usesCublas();
+            boolean tc = cublas || CudaTypes.isHalf(t) && K % 8 == 0;
             Operand A, B;
             if (tc) {
-                boolean aOk = aCol == 1 && aRow % 8 == 0 && aBatch != null && aBatch % 8 == 0 && address(ta) % 16 == 0;
+                // Tensor cores need 16-byte rows (multiples of 8 elements); cuBLAS takes any leading dimension.
+                int q = cublas ? 1 : 8;
+                boolean aOk = aCol == 1 && aRow >= K && aRow % q == 0 && aBatch != null && aBatch % q == 0 && address(ta) % (2L * q) == 0;
                 A = aOk ? new Operand(null, address(ta), aRow, 1, aBatch)
                         : materialize("matmul", ta, batch, abs, M, K, aRow, aCol);
-                boolean bUniform = bBatch != null && bBatch % 8 == 0 && address(tb) % 16 == 0;
+                boolean bUniform = bBatch != null && bBatch % q == 0 && address(tb) % (2L * q) == 0;
                 boolean nt;
-                if (bUniform && bK == 1 && bN % 8 == 0) {                      // rows of B are [N, K]
+                if (bUniform && bK == 1 && bN >= K && bN % q == 0) {                      // rows of B are [N, K]
                     B = new Operand(null, address(tb), bN, 1, bBatch);
                     nt = true;
-                } else if (bUniform && bN == 1 && bK % 8 == 0 && N % 8 == 0) {  // rows of B are [K, N]
+                } else if (bUniform && bN == 1 && bK >= N && bK % q == 0 && N % q == 0) {  // rows of B are [K, N]
                     B = new Operand(null, address(tb), bK, 1, bBatch);
                     nt = false;
-                } else if (N % 8 == 0) {
+                } else if (N % q == 0) {
                     B = materialize("matmul", tb, batch, bbs, K, N, bK, bN);
                     nt = false;
                 } else {
                     B = materialize("matmul", tb, batch, bbs, N, K, bN, bK);
                     nt = true;
                 }
-                try { return launchTc("matmul", t, A, B, nt, out, M, N, K, nb, 0, 0, null, 0f); } finally { close(A, B); }
+                try {
+                    if (cublas) {
+                        be.cublas().gemm("matmul", Cublas.dataType(t), nt, M, N, K, A.address, A.rowStride, A.batchStride,
+                                B.address, B.rowStride, B.batchStride, address(out), nb);
+                        return out;
+                    }
+                    return launchTc("matmul", t, A, B, nt, out, M, N, K, nb, 0, 0, null, 0f);
+                } finally { close(A, B); }
             }
             A = aBatch != null ? new Operand(null, address(ta), aRow, aCol, aBatch) : materialize("matmul", ta, batch, abs, M, K, aRow, aCol);
             B = bBatch != null ? new Operand(null, address(tb), bK, bN, bBatch) : materialize("matmul", tb, batch, bbs, K, N, bK, bN);
@@ -135,10 +145,24 @@ final class CudaLinalg {
              Tensor tb = bias == null ? null : (bias.isContiguous() ? bias.share() : be.contiguous(bias))) {
             be.requireHere(tb);
             if (tb != null) CudaTypes.requireFloat("linear bias", tb);
+            if (be.usesCublas()) {
+                be.cublas().gemm("linear", Cublas.dataType(t), true, (int) M, N, K, address(tx), K, 0, address(tw), K, 0, address(out), 1);
+                if (tb != null) addBias(out, tb, t);
+                return out;
+            }
             boolean tc = CudaTypes.isHalf(t) && K % 8 == 0 && address(tx) % 16 == 0 && address(tw) % 16 == 0;
             Operand A = new Operand(null, address(tx), K, 1, 0), B = new Operand(null, address(tw), K, 1, 0);
             if (tc) return launchTc("linear", t, A, B, true, out, (int) M, N, K, 1, 0, 0, tb, 0f);
             return launchSimt("linear", t, address(tx), K, 1, 0, address(tw), 1, K, 0, out, (int) M, N, K, 1, tb);
+        }
+    }
+
+    /** out[r, n] += bias[n] in place (the cuBLAS path has no epilogue). */
+    private void addBias(Tensor out, Tensor bias, DType t) {
+        try (Tensor b = be.as(bias, t)) {
+            long n = out.numel();
+            be.ctx.launch("linear bias", be.k.get("elementwise", "binary_row_" + CudaTypes.suffix(t)), be.grid(n), 1, 1, 256, 0,
+                    address(out), address(b), address(out), n, b.numel(), dev.diffuse4j.runtime.ops.BinaryOp.ADD.ordinal());
         }
     }
 

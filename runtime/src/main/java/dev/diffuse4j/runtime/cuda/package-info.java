@@ -24,6 +24,9 @@
  *       {@code CudaNorms}, {@code CudaLayout} (copies, casts, concat, upsample, embedding,
  *       timestep embedding), {@code CudaAttention}; kernel argument structs are built by
  *       {@code CStruct} to match the C layouts of kernels/src/main/cuda.</li>
+ *   <li>cuBLAS, optional: {@code Cublas} binds the installed libcublas (any major version) through
+ *       java.lang.foreign, as the GEMM baseline and, on request
+ *       ({@link dev.diffuse4j.runtime.cuda.CudaBackend#gemmImplementation}), behind matmul/linear.</li>
  * </ul>
  * Results keep the dtype of their (promoted) inputs: F16/BF16 storage with F32 accumulation, or
  * F32 throughout when the inputs are F32.

@@ -219,6 +219,27 @@ class CudaParityTest {
                 random(rnd, dt, 2, 32, 32, 64), random(rnd, dt, 128, 3, 3, 64), random(rnd, DType.F32, 128), random(rnd, dt, 2, 32, 32, 128));
     }
 
+    @ParameterizedTest
+    @EnumSource(value = DType.class, names = {"F32", "F16", "BF16"})
+    void cublasGemmPath(DType dt) {
+        try {
+            cuda.gemmImplementation(CudaBackend.GemmImplementation.CUBLAS);
+        } catch (CudaUnavailableException e) {
+            org.junit.jupiter.api.Assumptions.abort("skipped: " + e.getMessage());
+        }
+        try {
+            parity("cublas linear", dt, (b, x) -> b.linear(x[0], x[1], x[2]), random(rnd, dt, 2, 77, 320), random(rnd, dt, 200, 320), random(rnd, DType.F32, 200));
+            parity("cublas linear odd", dt, (b, x) -> b.linear(x[0], x[1], x[2]), random(rnd, dt, 9, 13), random(rnd, dt, 11, 13), random(rnd, dt, 11));
+            for (boolean ta : new boolean[]{false, true})
+                for (boolean tb : new boolean[]{false, true})
+                    parity("cublas matmul tA=" + ta + " tB=" + tb, dt, (be, x) -> be.matmul(x[0], x[1], ta, tb),
+                            random(rnd, dt, ta ? new int[]{3, 21, 37} : new int[]{3, 37, 21}), random(rnd, dt, tb ? new int[]{3, 19, 21} : new int[]{3, 21, 19}));
+            parity("cublas matmul broadcast", dt, (be, x) -> be.matmul(x[0], x[1], false, false), random(rnd, dt, 3, 1, 17, 16), random(rnd, dt, 1, 2, 16, 24));
+        } finally {
+            cuda.gemmImplementation(CudaBackend.GemmImplementation.KERNELS);
+        }
+    }
+
     // ---------------------------------------------------------------- attention
 
     private Tensor[] qkv(DType dt, int B, int nq, int nk, int hd) {
