@@ -38,11 +38,8 @@ final class AttentionMapsCommand implements Callable<Integer> {
     @Mixin
     ModelOptions modelOptions = new ModelOptions();
 
-    @Option(names = "--prompt", required = true, description = "what to draw")
-    String prompt;
-
-    @Option(names = "--negative", description = "what to avoid")
-    String negative;
+    @Mixin
+    PromptOptions prompt = new PromptOptions();
 
     @Mixin
     SamplingOptions sampling = new SamplingOptions();
@@ -53,13 +50,13 @@ final class AttentionMapsCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         PrintWriter err = spec.commandLine().getErr(), stdout = spec.commandLine().getOut();
-        GenerationRequest request = sampling.apply(GenerationRequest.builder(prompt)).negativePrompt(negative).build();
+        GenerationRequest request = sampling.apply(GenerationRequest.builder(prompt.prompt)).negativePrompt(prompt.negative).build();
         try (StableDiffusion sd = modelOptions.load(err)) {
             AttentionMapsPipeline.Result r = new AttentionMapsPipeline(sd).generate(request, new GenerateCommand.CliListener(err, "attention-maps"));
             RgbImage img = r.generation().images().get(0);
             write(stdout, out.resolve("image.png"), img, r.generation().parameters());
             int cells = r.height() * r.width();
-            List<String> labels = tokenLabels(sd.prompts().tokenizer(), prompt);
+            List<String> labels = tokenLabels(sd.prompts().tokenizer(), prompt.prompt);
             for (int t = 0; t < labels.size() && t + 1 < r.tokens(); t++) {
                 float[] map = new float[cells];
                 for (int q = 0; q < cells; q++) map[q] = r.cross()[q * r.tokens() + t + 1]; // +1: after the start token

@@ -31,11 +31,8 @@ final class GenerateCommand implements Callable<Integer> {
     @Mixin
     ModelOptions modelOptions = new ModelOptions();
 
-    @Option(names = "--prompt", required = true, description = "what to draw")
-    String prompt;
-
-    @Option(names = "--negative", description = "what to avoid")
-    String negative;
+    @Mixin
+    PromptOptions prompt = new PromptOptions();
 
     @Mixin
     SamplingOptions sampling = new SamplingOptions();
@@ -49,6 +46,10 @@ final class GenerateCommand implements Callable<Integer> {
     @Option(names = "--strength", defaultValue = "0.75", description = "image-to-image strength in (0, 1] (default: ${DEFAULT-VALUE})")
     double strength;
 
+    @Option(names = "--sdxl-sizes", paramLabel = "OH,OW,CT,CL,TH,TW", split = ",",
+            description = "SDXL micro-conditioning: original size, crop top-left, target size (default: the image size, no crop)")
+    int[] sdxlSizes;
+
     @Option(names = "--vae-tiling", defaultValue = "auto", description = "auto, on or off (default: ${DEFAULT-VALUE})")
     String vaeTiling;
 
@@ -59,8 +60,12 @@ final class GenerateCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         PrintWriter err = spec.commandLine().getErr(), stdout = spec.commandLine().getOut();
-        GenerationRequest.Builder b = sampling.apply(GenerationRequest.builder(prompt)).negativePrompt(negative).images(images);
+        GenerationRequest.Builder b = sampling.apply(GenerationRequest.builder(prompt.prompt)).negativePrompt(prompt.negative).images(images);
         if (image != null) b.initImage(Images.read(image), strength);
+        if (sdxlSizes != null) {
+            if (sdxlSizes.length != 6) throw new IllegalArgumentException("--sdxl-sizes takes 6 numbers: original h,w, crop top,left, target h,w");
+            b.sdxlSizes(sdxlSizes[0], sdxlSizes[1], sdxlSizes[2], sdxlSizes[3], sdxlSizes[4], sdxlSizes[5]);
+        }
         GenerationRequest request = b.build();
         VaeDecoding.Tiling tiling = VaeDecoding.Tiling.valueOf(vaeTiling.toUpperCase(Locale.ROOT));
         List<Path> targets = Outputs.paths(out, images);

@@ -21,11 +21,17 @@ import dev.diffuse4j.pipelines.image.RgbImage;
  * @param initImage        image-to-image source, or null
  * @param strength         image-to-image: how much of the schedule to run (1 = ignore the image)
  * @param batchPrompts     one prompt per image (batch methods such as StyleAligned), or null for {@code images} copies of {@code prompt}
+ * @param sdxlSizes        SDXL micro-conditioning {original h, w, crop top, left, target h, w}, or null for
+ *                         diffusers' defaults (original = target = the image size, no crop)
  */
 public record GenerationRequest(String prompt, String negativePrompt, int steps, double guidanceScale, double guidanceRescale,
                                 long seed, int width, int height, String sampler, int images, double eta, NoiseMode noise,
-                                RgbImage initImage, double strength, java.util.List<String> batchPrompts) {
+                                RgbImage initImage, double strength, java.util.List<String> batchPrompts, int[] sdxlSizes) {
     public GenerationRequest {
+        if (sdxlSizes != null) {
+            if (sdxlSizes.length != 6) throw new IllegalArgumentException("SDXL sizes are 6 numbers: original h, w, crop top, left, target h, w");
+            sdxlSizes = sdxlSizes.clone();
+        }
         if (batchPrompts != null) {
             batchPrompts = java.util.List.copyOf(batchPrompts);
             if (batchPrompts.isEmpty()) throw new IllegalArgumentException("batch prompts must not be empty");
@@ -43,6 +49,9 @@ public record GenerationRequest(String prompt, String negativePrompt, int steps,
 
     public static Builder builder(String prompt) { return new Builder(prompt); }
 
+    @Override
+    public int[] sdxlSizes() { return sdxlSizes == null ? null : sdxlSizes.clone(); }
+
     /** The prompt of every image of the batch. */
     public java.util.List<String> prompts() {
         return batchPrompts != null ? batchPrompts : java.util.Collections.nCopies(images, prompt);
@@ -52,7 +61,7 @@ public record GenerationRequest(String prompt, String negativePrompt, int steps,
         Builder b = new Builder(prompt);
         b.negativePrompt = negativePrompt; b.steps = steps; b.guidanceScale = guidanceScale; b.guidanceRescale = guidanceRescale;
         b.seed = seed; b.width = width; b.height = height; b.sampler = sampler; b.images = images; b.eta = eta; b.noise = noise;
-        b.initImage = initImage; b.strength = strength; b.batchPrompts = batchPrompts;
+        b.initImage = initImage; b.strength = strength; b.batchPrompts = batchPrompts; b.sdxlSizes = sdxlSizes;
         return b;
     }
 
@@ -71,6 +80,7 @@ public record GenerationRequest(String prompt, String negativePrompt, int steps,
         private RgbImage initImage;
         private double strength = 1.0;
         private java.util.List<String> batchPrompts;
+        private int[] sdxlSizes;
 
         private Builder(String prompt) { this.prompt = prompt; }
 
@@ -87,10 +97,15 @@ public record GenerationRequest(String prompt, String negativePrompt, int steps,
         public Builder initImage(RgbImage img, double s) { initImage = img; strength = s; return this; }
         /** One prompt per image; sets the image count. */
         public Builder batchPrompts(java.util.List<String> v) { batchPrompts = v; return this; }
+        /** SDXL add_time_ids: original size, crop top-left, target size (pixels). */
+        public Builder sdxlSizes(int originalH, int originalW, int cropTop, int cropLeft, int targetH, int targetW) {
+            sdxlSizes = new int[]{originalH, originalW, cropTop, cropLeft, targetH, targetW};
+            return this;
+        }
 
         public GenerationRequest build() {
             return new GenerationRequest(prompt, negativePrompt, steps, guidanceScale, guidanceRescale, seed, width, height, sampler,
-                    images, eta, noise, initImage, strength, batchPrompts);
+                    images, eta, noise, initImage, strength, batchPrompts, sdxlSizes);
         }
     }
 }

@@ -13,7 +13,7 @@ public record GenerationResult(List<RgbImage> images, List<String> imageParamete
     public GenerationResult {
         images = List.copyOf(images);
         imageParameters = List.copyOf(imageParameters);
-        seconds = Map.copyOf(seconds);
+        seconds = java.util.Collections.unmodifiableMap(new java.util.LinkedHashMap<>(seconds)); // phase order
         if (images.size() != imageParameters.size()) throw new IllegalArgumentException("one parameters text per image");
     }
 

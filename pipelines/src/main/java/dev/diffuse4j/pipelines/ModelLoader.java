@@ -7,10 +7,8 @@ import dev.diffuse4j.model.clip.ClipWeightLayout;
 import dev.diffuse4j.model.tokenizer.ClipTokenizer;
 import dev.diffuse4j.model.tokenizer.PadToken;
 import dev.diffuse4j.model.unet.UNet2DConditionModel;
-import dev.diffuse4j.model.unet.UNetConfig;
 import dev.diffuse4j.model.unet.UNetLoader;
 import dev.diffuse4j.model.vae.AutoencoderKL;
-import dev.diffuse4j.model.vae.VaeConfig;
 import dev.diffuse4j.model.vae.VaeLoader;
 import dev.diffuse4j.pipelines.hub.DiffusersFiles;
 import dev.diffuse4j.pipelines.hub.HubDownloader;
@@ -92,8 +90,8 @@ public final class ModelLoader {
         Device d = o.device();
         List<AutoCloseable> loaded = new ArrayList<>();
         try {
-            UNet2DConditionModel unet = track(loaded, UNetLoader.fromDiffusers(UNetConfig.fromJson(f.config(Component.UNET)), f.weights(Component.UNET), d));
-            AutoencoderKL vae = track(loaded, VaeLoader.fromDiffusers(VaeConfig.fromJson(f.config(Component.VAE)), f.weights(Component.VAE), AutoencoderKL.Part.BOTH, d));
+            UNet2DConditionModel unet = track(loaded, UNetLoader.from(f, d));
+            AutoencoderKL vae = track(loaded, VaeLoader.from(f, AutoencoderKL.Part.BOTH, d));
             ClipTextModel clipL = track(loaded, ClipTextModel.load(ClipTextConfig.fromJson(f.config(Component.TEXT_ENCODER)),
                     f.weights(Component.TEXT_ENCODER), ClipWeightLayout.DIFFUSERS, d));
             ClipTokenizer tok1 = ClipTokenizer.load(f.path().resolve("tokenizer"));
@@ -128,12 +126,8 @@ public final class ModelLoader {
         Path tokDir = tokenizerDir(o);
         List<AutoCloseable> loaded = new ArrayList<>();
         try {
-            UNet2DConditionModel unet = track(loaded, UNetLoader.fromSingleFile(null, s.weights(Component.UNET), d));
-            String vaePrefix = s.prefix(Component.VAE);
-            VaeConfig vaeConfig = VaeConfigInference.infer(s.weights(Component.VAE), vaePrefix,
-                    xl ? VaeConfig.SDXL.scalingFactor() : VaeConfig.SD15.scalingFactor(), xl ? 1024 : 512);
-            AutoencoderKL vae = track(loaded, VaeLoader.load(vaeConfig, s.weights(Component.VAE), AutoencoderKL.Part.BOTH,
-                    new dev.diffuse4j.model.vae.LdmVaeMapping(vaeConfig, vaePrefix), k -> k.startsWith(vaePrefix), d));
+            UNet2DConditionModel unet = track(loaded, UNetLoader.from(s, d));
+            AutoencoderKL vae = track(loaded, VaeLoader.from(s, AutoencoderKL.Part.BOTH, d));
             ClipTokenizer tok1 = ClipTokenizer.load(tokDir);
             PromptEncoder prompts;
             if (xl) {

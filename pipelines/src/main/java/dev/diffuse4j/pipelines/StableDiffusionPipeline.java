@@ -123,8 +123,9 @@ public final class StableDiffusionPipeline {
         if (model.isXl()) {
             int rows = guided ? 2 * n : n;
             float[] ids = new float[rows * 6];
-            for (int r = 0; r < rows; r++) // original size, crop top-left, target size (diffusers' defaults)
-                System.arraycopy(new float[]{height, width, 0, 0, height, width}, 0, ids, r * 6, 6);
+            int[] sizes = req.sdxlSizes() != null ? req.sdxlSizes() : new int[]{height, width, 0, 0, height, width};
+            for (int r = 0; r < rows; r++) // original size, crop top-left, target size
+                for (int k = 0; k < 6; k++) ids[r * 6 + k] = sizes[k];
             timeIds = onDevice(Tensor.of(ids, rows, 6));
         }
         return new Conditioning(context, pooled, timeIds);

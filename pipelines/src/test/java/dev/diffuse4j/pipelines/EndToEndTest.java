@@ -115,6 +115,13 @@ class EndToEndTest {
                     GenerationRequest.builder("a cat").steps(2).size(64, 64).sampler("euler").build(), StepListener.NONE);
             assertEquals(1, r.images().size());
             assertTrue(r.parameters().contains("CFG scale: 5.0"), "SDXL default guidance: " + r.parameters());
+            GenerationRequest same = GenerationRequest.builder("a cat").steps(2).size(64, 64).sampler("euler").sdxlSizes(64, 64, 0, 0, 64, 64).build();
+            GenerationRequest cropped = same.toBuilder().sdxlSizes(128, 128, 32, 32, 64, 64).build();
+            var p = new StableDiffusionPipeline(sd);
+            assertArrayEquals(r.images().get(0).rgb(), p.generate(same, StepListener.NONE).images().get(0).rgb(),
+                    "explicit default sizes are the defaults");
+            assertFalse(Arrays.equals(r.images().get(0).rgb(), p.generate(cropped, StepListener.NONE).images().get(0).rgb()),
+                    "size/crop conditioning reaches the UNet");
         }
     }
 
