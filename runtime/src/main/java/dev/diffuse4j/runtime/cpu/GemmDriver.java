@@ -63,11 +63,8 @@ final class GemmDriver {
     }
 
     private static void packB(PanelSource b, int jc, int nc, int nPanels, int pc, int kc, float[] bPack, int threads) {
-        Parallel.RangeBody body = (lo, hi) -> {
-            float[] scratch = GemmScratch.get().panel(NR, kc);
-            for (int p = lo; p < hi; p++)
-                b.pack(jc + p * NR, Math.min(NR, nc - p * NR), NR, pc, kc, bPack, p * NR * kc, scratch);
-        };
+        Parallel.RangeBody body = (lo, hi) -> b.packPanels(jc + lo * NR, Math.min(nc, hi * NR) - lo * NR, NR, pc, kc,
+                bPack, lo * NR * kc, GemmScratch.get().panel(NR, kc));
         if (threads > 1) Parallel.forRange(nPanels, 2, body);
         else body.run(0, nPanels);
     }
@@ -97,8 +94,8 @@ final class GemmDriver {
                     for (int q = 0; q < ip; q++) {
                         int rows = Math.min(MR, i1 - i0 - q * MR);
                         for (int p = pc0; p < pc1; p++) {
-                            GemmKernel.multiply(kc, aPack, q * MR * kc, bPack, p * NR * kc, s.tile);
-                            c.store(s.tile, i0 + q * MR, jc + p * NR, rows, Math.min(NR, nc - p * NR), firstK);
+                            c.multiply(kc, aPack, q * MR * kc, bPack, p * NR * kc, s.tile, i0 + q * MR, jc + p * NR, rows,
+                                    Math.min(NR, nc - p * NR), firstK);
                         }
                     }
                 }

@@ -205,6 +205,30 @@ class GemmTest {
     }
 
     @Test
+    void sgemmOnSegmentsAccumulates() {
+        // alpha = 1, beta = 1 with whole 8x32 tiles: the direct register-to-C path adds to C
+        int m = 40, n = 70, k = 400;
+        try (Arena arena = Arena.ofConfined()) {
+            float[] a = randomArray(m * k), b = randomArray(k * n), c = randomArray(m * n);
+            MemorySegment sa = arena.allocate(4L * a.length), sb = arena.allocate(4L * b.length), sc = arena.allocate(4L * c.length);
+            MemorySegment.copy(a, 0, sa, ValueLayout.JAVA_FLOAT, 0, a.length);
+            MemorySegment.copy(b, 0, sb, ValueLayout.JAVA_FLOAT, 0, b.length);
+            MemorySegment.copy(c, 0, sc, ValueLayout.JAVA_FLOAT, 0, c.length);
+            Gemm.sgemm(false, false, m, n, k, 1f, sa, 0, k, sb, 0, n, 1f, sc, 0, n);
+            double[] ref = new double[m * n];
+            for (int i = 0; i < m; i++)
+                for (int j = 0; j < n; j++) {
+                    double s = c[i * n + j];
+                    for (int p = 0; p < k; p++) s += (double) a[i * k + p] * b[p * n + j];
+                    ref[i * n + j] = s;
+                }
+            float[] got = new float[m * n];
+            MemorySegment.copy(sc, ValueLayout.JAVA_FLOAT, 0, got, 0, m * n);
+            assertClose(ref, got, "sgemm on segments, beta = 1", seed);
+        }
+    }
+
+    @Test
     void sgemmRejectsBadExtents() {
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
                 () -> Gemm.sgemm(false, false, 4, 4, 4, 1f, new float[15], 0, 4, new float[16], 0, 4, 0f, new float[16], 0, 4));
