@@ -16,9 +16,9 @@ import java.nio.ByteOrder;
  * 12 x 32 and 4 x 64 run at the same speed on Zen 4 in isolation; 8 x 32 wastes less on the small
  * M edges the models have (77 text tokens) and makes the A transpose an 8-row one.
  *
- * <p>Three entry points share the loop: {@link #multiply} into a tile array (edge tiles and the
- * general epilogue), and {@link #multiplyStore} / {@link #multiplyAdd}, which write whole tiles
- * straight from the accumulators into C (a tile round trip costs ~10%). Each is kept small and
+ * <p>The entry points share the loop: {@link #multiply} into a tile array (edge tiles and the
+ * general epilogue), and multiplyStore / multiplyAdd (C in a segment or an array), which write
+ * whole tiles straight from the accumulators into C (a tile round trip costs ~10%). Each is kept small and
  * written out in full: C1 gives up on a bigger method ("out of virtual registers"), after which it
  * can stay interpreted-speed for good, and a helper taking or returning vectors that C2 does not
  * inline would box them.
@@ -136,5 +136,61 @@ final class GemmKernel {
         c61.add(FloatVector.fromMemorySegment(F, c, o6 + W, ORDER)).intoMemorySegment(c, o6 + W, ORDER);
         c70.add(FloatVector.fromMemorySegment(F, c, o7, ORDER)).intoMemorySegment(c, o7, ORDER);
         c71.add(FloatVector.fromMemorySegment(F, c, o7 + W, ORDER)).intoMemorySegment(c, o7 + W, ORDER);
+    }
+
+    /** C = the MR x NR tile, straight from the accumulators into a float array; C row r starts at {@code cOff + r*ldc}. */
+    static void multiplyStore(int kc, float[] a, int aOff, float[] b, int bOff, float[] c, int cOff, int ldc) {
+        FloatVector c00 = FloatVector.zero(F), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00, c30 = c00, c31 = c00;
+        FloatVector c40 = c00, c41 = c00, c50 = c00, c51 = c00, c60 = c00, c61 = c00, c70 = c00, c71 = c00;
+        for (int k = 0; k < kc; k++) {
+            int bo = bOff + k * NR, ao = aOff + k * MR;
+            FloatVector b0 = FloatVector.fromArray(F, b, bo), b1 = FloatVector.fromArray(F, b, bo + L);
+            FloatVector x;
+            x = FloatVector.broadcast(F, a[ao]);     c00 = x.fma(b0, c00); c01 = x.fma(b1, c01);
+            x = FloatVector.broadcast(F, a[ao + 1]); c10 = x.fma(b0, c10); c11 = x.fma(b1, c11);
+            x = FloatVector.broadcast(F, a[ao + 2]); c20 = x.fma(b0, c20); c21 = x.fma(b1, c21);
+            x = FloatVector.broadcast(F, a[ao + 3]); c30 = x.fma(b0, c30); c31 = x.fma(b1, c31);
+            x = FloatVector.broadcast(F, a[ao + 4]); c40 = x.fma(b0, c40); c41 = x.fma(b1, c41);
+            x = FloatVector.broadcast(F, a[ao + 5]); c50 = x.fma(b0, c50); c51 = x.fma(b1, c51);
+            x = FloatVector.broadcast(F, a[ao + 6]); c60 = x.fma(b0, c60); c61 = x.fma(b1, c61);
+            x = FloatVector.broadcast(F, a[ao + 7]); c70 = x.fma(b0, c70); c71 = x.fma(b1, c71);
+        }
+        int o0 = cOff, o1 = o0 + ldc, o2 = o1 + ldc, o3 = o2 + ldc, o4 = o3 + ldc, o5 = o4 + ldc, o6 = o5 + ldc, o7 = o6 + ldc;
+        c00.intoArray(c, o0); c01.intoArray(c, o0 + L);
+        c10.intoArray(c, o1); c11.intoArray(c, o1 + L);
+        c20.intoArray(c, o2); c21.intoArray(c, o2 + L);
+        c30.intoArray(c, o3); c31.intoArray(c, o3 + L);
+        c40.intoArray(c, o4); c41.intoArray(c, o4 + L);
+        c50.intoArray(c, o5); c51.intoArray(c, o5 + L);
+        c60.intoArray(c, o6); c61.intoArray(c, o6 + L);
+        c70.intoArray(c, o7); c71.intoArray(c, o7 + L);
+    }
+
+    /** C += the MR x NR tile, straight from the accumulators into a float array. */
+    static void multiplyAdd(int kc, float[] a, int aOff, float[] b, int bOff, float[] c, int cOff, int ldc) {
+        FloatVector c00 = FloatVector.zero(F), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00, c30 = c00, c31 = c00;
+        FloatVector c40 = c00, c41 = c00, c50 = c00, c51 = c00, c60 = c00, c61 = c00, c70 = c00, c71 = c00;
+        for (int k = 0; k < kc; k++) {
+            int bo = bOff + k * NR, ao = aOff + k * MR;
+            FloatVector b0 = FloatVector.fromArray(F, b, bo), b1 = FloatVector.fromArray(F, b, bo + L);
+            FloatVector x;
+            x = FloatVector.broadcast(F, a[ao]);     c00 = x.fma(b0, c00); c01 = x.fma(b1, c01);
+            x = FloatVector.broadcast(F, a[ao + 1]); c10 = x.fma(b0, c10); c11 = x.fma(b1, c11);
+            x = FloatVector.broadcast(F, a[ao + 2]); c20 = x.fma(b0, c20); c21 = x.fma(b1, c21);
+            x = FloatVector.broadcast(F, a[ao + 3]); c30 = x.fma(b0, c30); c31 = x.fma(b1, c31);
+            x = FloatVector.broadcast(F, a[ao + 4]); c40 = x.fma(b0, c40); c41 = x.fma(b1, c41);
+            x = FloatVector.broadcast(F, a[ao + 5]); c50 = x.fma(b0, c50); c51 = x.fma(b1, c51);
+            x = FloatVector.broadcast(F, a[ao + 6]); c60 = x.fma(b0, c60); c61 = x.fma(b1, c61);
+            x = FloatVector.broadcast(F, a[ao + 7]); c70 = x.fma(b0, c70); c71 = x.fma(b1, c71);
+        }
+        int o0 = cOff, o1 = o0 + ldc, o2 = o1 + ldc, o3 = o2 + ldc, o4 = o3 + ldc, o5 = o4 + ldc, o6 = o5 + ldc, o7 = o6 + ldc;
+        c00.add(FloatVector.fromArray(F, c, o0)).intoArray(c, o0); c01.add(FloatVector.fromArray(F, c, o0 + L)).intoArray(c, o0 + L);
+        c10.add(FloatVector.fromArray(F, c, o1)).intoArray(c, o1); c11.add(FloatVector.fromArray(F, c, o1 + L)).intoArray(c, o1 + L);
+        c20.add(FloatVector.fromArray(F, c, o2)).intoArray(c, o2); c21.add(FloatVector.fromArray(F, c, o2 + L)).intoArray(c, o2 + L);
+        c30.add(FloatVector.fromArray(F, c, o3)).intoArray(c, o3); c31.add(FloatVector.fromArray(F, c, o3 + L)).intoArray(c, o3 + L);
+        c40.add(FloatVector.fromArray(F, c, o4)).intoArray(c, o4); c41.add(FloatVector.fromArray(F, c, o4 + L)).intoArray(c, o4 + L);
+        c50.add(FloatVector.fromArray(F, c, o5)).intoArray(c, o5); c51.add(FloatVector.fromArray(F, c, o5 + L)).intoArray(c, o5 + L);
+        c60.add(FloatVector.fromArray(F, c, o6)).intoArray(c, o6); c61.add(FloatVector.fromArray(F, c, o6 + L)).intoArray(c, o6 + L);
+        c70.add(FloatVector.fromArray(F, c, o7)).intoArray(c, o7); c71.add(FloatVector.fromArray(F, c, o7 + L)).intoArray(c, o7 + L);
     }
 }

@@ -129,6 +129,18 @@ abstract sealed class GemmOutput {
             this.beta = beta;
         }
 
+        /** Whole tiles with alpha = 1 and beta 0 or 1 go straight from the kernel's registers to C. */
+        @Override
+        void multiply(int kc, float[] a, int aOff, float[] b, int bOff, float[] tile, int i0, int j0, int rows, int cols, boolean firstK) {
+            if (rows == GemmKernel.MR && cols == NR && alpha == 1f && (!firstK || beta == 0f || beta == 1f)) {
+                int at = base + i0 * ldc + j0;
+                if (firstK && beta == 0f) GemmKernel.multiplyStore(kc, a, aOff, b, bOff, c, at, ldc);
+                else GemmKernel.multiplyAdd(kc, a, aOff, b, bOff, c, at, ldc);
+            } else {
+                super.multiply(kc, a, aOff, b, bOff, tile, i0, j0, rows, cols, firstK);
+            }
+        }
+
         @Override
         void store(float[] tile, int i0, int j0, int rows, int cols, boolean firstK) {
             boolean readC = !firstK || beta != 0f;

@@ -156,13 +156,15 @@ class GemmTest {
 
     @Test
     void sgemmOnArraysWithOffsetsLeadingDimsAlphaBeta() {
-        for (int rep = 0; rep < 12; rep++) {
+        for (int rep = 0; rep < 18; rep++) {
             boolean ta = rnd.nextBoolean(), tb = rnd.nextBoolean();
-            int m = 1 + rnd.nextInt(70), n = 1 + rnd.nextInt(70), k = rnd.nextInt(90);
+            int m = 1 + rnd.nextInt(70), n = 1 + rnd.nextInt(70), k = rnd.nextInt(500);
             int lda = (ta ? m : k) + rnd.nextInt(5), ldb = (tb ? k : n) + rnd.nextInt(5), ldc = n + rnd.nextInt(5);
             int aOff = rnd.nextInt(9), bOff = rnd.nextInt(9), cOff = rnd.nextInt(9);
             float[] a = randomArray(aOff + (ta ? k : m) * lda), b = randomArray(bOff + (tb ? n : k) * ldb), c = randomArray(cOff + m * ldc);
-            float alpha = rnd.nextFloat() * 2 - 1, beta = rep % 3 == 0 ? 0f : rnd.nextFloat() * 2 - 1;
+            // alpha = 1 with beta 0 or 1 takes the direct register-to-C kernels on whole tiles
+            float alpha = rep % 2 == 0 ? 1f : rnd.nextFloat() * 2 - 1;
+            float beta = rep % 3 == 0 ? 0f : rep % 3 == 1 ? 1f : rnd.nextFloat() * 2 - 1;
             if (beta == 0f) for (int i = 0; i < m; i++) c[cOff + i * ldc] = Float.NaN; // beta = 0 must ignore C
             double[] ref = new double[m * n];
             for (int i = 0; i < m; i++)
