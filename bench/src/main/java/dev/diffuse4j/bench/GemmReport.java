@@ -11,8 +11,9 @@ import java.util.List;
 
 /**
  * Runs {@link PeakFlopsBench}, {@link MatmulBench}, {@link LinearBench} and {@link ConvBench}
- * through JMH and prints one table: time, GFLOP/s and the fraction of the measured peak. Extra arguments are JMH options,
- * e.g. {@code -wi 2 -i 3} for a quicker run or {@code -p mkn=4096x320x320} for one size.
+ * through JMH and prints one table: time, GFLOP/s and the fraction of the measured peak. Extra
+ * arguments are JMH options, e.g. {@code -wi 2 -i 3} for a quicker run or {@code -p mkn=4096x320x320}
+ * for one size.
  *
  * <pre>java --add-modules jdk.incubator.vector -cp bench/target/benchmarks.jar dev.diffuse4j.bench.GemmReport</pre>
  */
