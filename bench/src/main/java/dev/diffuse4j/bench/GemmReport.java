@@ -10,9 +10,10 @@ import java.util.Collection;
 import java.util.List;
 
 /**
- * Runs {@link PeakFlopsBench}, {@link MatmulBench} and {@link ConvBench} through JMH and prints one
- * table: time, GFLOP/s and the fraction of the measured peak. Extra arguments are JMH options,
- * e.g. {@code -wi 2 -i 3} for a quicker run or {@code -p mkn=4096x320x320} for one size.
+ * Runs {@link PeakFlopsBench}, {@link MatmulBench}, {@link LinearBench} and {@link ConvBench}
+ * through JMH and prints one table: time, GFLOP/s and the fraction of the measured peak. Extra
+ * arguments are JMH options, e.g. {@code -wi 2 -i 3} for a quicker run or {@code -p mkn=4096x320x320}
+ * for one size.
  *
  * <pre>java --add-modules jdk.incubator.vector -cp bench/target/benchmarks.jar dev.diffuse4j.bench.GemmReport</pre>
  */
@@ -23,6 +24,7 @@ public final class GemmReport {
         var options = new OptionsBuilder().parent(new CommandLineOptions(args))
                 .include(PeakFlopsBench.class.getSimpleName())
                 .include(MatmulBench.class.getSimpleName())
+                .include(LinearBench.class.getSimpleName())
                 .include(ConvBench.class.getSimpleName())
                 .build();
         Collection<RunResult> results = new Runner(options).run();
@@ -46,11 +48,10 @@ public final class GemmReport {
             String op = name.substring(name.lastIndexOf('.', name.lastIndexOf('.') - 1) + 1);
             double flops;
             String size;
-            if (name.contains("MatmulBench")) {
+            if (name.contains("MatmulBench") || name.contains("LinearBench")) {
                 int[] d = BenchTensors.dims(r.getParams().getParam("mkn"));
                 flops = 2.0 * d[0] * d[1] * d[2];
-                size = r.getParams().getParam("mkn") + (name.endsWith("linear") ? " W " + r.getParams().getParam("wtype") : "");
-                if (name.endsWith("matmul") && !"F32".equals(r.getParams().getParam("wtype"))) continue; // matmul ignores wtype
+                size = r.getParams().getParam("mkn") + (name.contains("LinearBench") ? " W " + r.getParams().getParam("wtype") : "");
             } else if (name.contains("ConvBench")) {
                 int[] d = BenchTensors.dims(r.getParams().getParam("hwc"));
                 flops = 2.0 * d[0] * d[1] * d[2] * d[2] * 9;

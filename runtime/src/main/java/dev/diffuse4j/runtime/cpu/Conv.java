@@ -5,12 +5,14 @@ import dev.diffuse4j.runtime.Tensor;
 import dev.diffuse4j.runtime.ops.Conv2dParams;
 
 import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
 
 /**
  * NHWC 2-D convolution as an implicit GEMM: C[B*Ho*Wo, Cout] = im2col(x)[B*Ho*Wo, kh*kw*Cin] W^T,
  * with the weight [Cout, kh, kw, Cin] read as the [Cout, K] matrix of a linear layer. The im2col
  * tiles are gathered while packing ({@link Im2colSource}); a 1x1 stride-1 unpadded convolution
- * reads x directly as a [B*H*W, Cin] matrix. Bias and the residual are fused into the epilogue.
+ * reads x directly as a [B*H*W, Cin] matrix. Bias goes into the epilogue; a residual is fused by
+ * starting C from it.
  */
 final class Conv {
     private Conv() {}
@@ -42,20 +44,44 @@ final class Conv {
         if (m == 0 || cout == 0) return y;
 
         Tensor wm = weightRows(w) ? w : Copy.contiguousCopy(w);
-        Tensor res = residual == null || residual.dtype() == DType.F32 && residual.isContiguous() ? residual : Copy.cast(residual, DType.F32);
         try {
             PanelSource a = plainGemm(x, kh, kw, p)
                     ? StridedSource.of(x, x.offset(), Gemm.collapsedRowStride(x), x.stride(3))
                     : new Im2colSource(x, kw, outH, outW, p.strideH(), p.strideW(), p.padTop(), p.padLeft());
             PanelSource wb = StridedSource.of(wm, wm.offset(), wm.stride(0), wm.stride(3));
-            MemorySegment rs = res == null ? null : res.cpuSegment();
-            GemmOutput out = GemmOutput.fused(y.cpuSegment(), 0, cout, b, rs, res == null ? 0 : res.offset(), cout);
+            GemmOutput out;
+            if (residual != null) {
+                // the skip connection is fused by starting C at residual + bias and accumulating onto it
+                startFrom(y, residual, b);
+                out = GemmOutput.withBias(y.cpuSegment(), 0, cout, 1f, null);
+            } else {
+                out = GemmOutput.withBias(y.cpuSegment(), 0, cout, 0f, b);
+            }
             GemmDriver.run(m, cout, k, a, wb, out, GemmDriver.worthParallel(m, cout, k));
         } finally {
             if (wm != w) wm.close();
-            if (res != residual) res.close();
         }
         return y;
+    }
+
+    /** y [rows, C] (contiguous F32) = residual (any float dtype and strides, same shape) + bias (or null). */
+    private static void startFrom(Tensor y, Tensor residual, float[] bias) {
+        Tensor r = Gemm.collapsedRowStride(residual) < 0 ? Copy.contiguousCopy(residual) : residual;
+        try {
+            int cols = r.dim(-1), rows = (int) (r.numel() / Math.max(cols, 1));
+            long rowStride = Gemm.collapsedRowStride(r), colStride = r.stride(-1);
+            MemorySegment src = r.cpuSegment(), dst = y.cpuSegment();
+            Parallel.forRange(rows, Math.max(1, 16384 / Math.max(cols, 1)), (lo, hi) -> {
+                float[] row = new float[cols];
+                for (int i = lo; i < hi; i++) {
+                    Panels.loadStrided(src, r.dtype(), (r.offset() + i * rowStride) * r.dtype().byteSize(), colStride, row, 0, cols);
+                    if (bias != null) for (int j = 0; j < cols; j++) row[j] += bias[j];
+                    MemorySegment.copy(row, 0, dst, ValueLayout.JAVA_FLOAT_UNALIGNED, (long) i * cols * 4, cols);
+                }
+            });
+        } finally {
+            if (r != residual) r.close();
+        }
     }
 
     /** Whether the conv is a plain GEMM over x viewed as [B*H*W, Cin] (1x1, stride 1, no padding, foldable strides). */

@@ -134,7 +134,7 @@ public final class Gemm {
             long rs = rowStride < 0 ? in : rowStride;
             GemmDriver.run(m, out, in, StridedSource.of(xs, xs.offset(), rs, xs.stride(-1)),
                     StridedSource.of(w, w.offset(), w.stride(0), w.stride(1)),
-                    GemmOutput.fused(y.cpuSegment(), 0, out, b, null, 0, 0), GemmDriver.worthParallel(m, out, in));
+                    GemmOutput.withBias(y.cpuSegment(), 0, out, 0f, b), GemmDriver.worthParallel(m, out, in));
         } finally {
             if (xs != x) xs.close();
         }

@@ -8,21 +8,24 @@ import static dev.diffuse4j.runtime.cpu.GemmKernel.NR;
  *
  * <pre>
  * for each column block jc of at most NC columns
- *   for each depth block pc of at most KC (K split into equal blocks)
- *     pack B[pc, jc] into NR-wide panels          (shared; the panels are packed in parallel)
+ *   for each depth block pc (K split into equal blocks of at most KC)
+ *     pack B[pc, jc] into NR-wide panels                  (shared, packed in parallel)
  *     in parallel over tasks = (row block of at most MC rows) x (slice of the B panels):
- *       pack the task's A rows into MR-high panels (per-thread scratch, stays in L2)
- *       for each B panel, for each A panel: micro-kernel -> tile -> epilogue into C
+ *       pack the task's A rows into MR-high panels         (per-thread scratch)
+ *       for each chunk of B panels that fits in L2 (L2_BYTES)
+ *         for each A panel (KC x MR, stays in L1)
+ *           for each B panel of the chunk: micro-kernel, epilogue into C
  * </pre>
  *
- * A and B are each packed exactly once per call (A once more per extra column block or column
- * slice, which only happens for N > NC or small M). The B micro-panel (KC x NR) is reused across
- * the task's A panels; the A block (MC x KC) is reused across all B panels.
+ * A and B are each packed once per call (A again per extra column block or column slice, which
+ * only happens for N > NC or small M). The first depth block writes C (with bias); later ones add.
+ * Tasks: about four per thread, so the pool can balance them; rows are split first, the B panels
+ * only when there are too few row blocks (small M).
  */
 final class GemmDriver {
-    /** Depth block: the micro-panels of one block stay in L1/L2 (384 x 32 floats = 48 KB of B). */
+    /** Depth block: an A panel is 384 x 8 floats = 12 KB (L1), a B panel 48 KB (L2). */
     static final int KC = Integer.getInteger("d4j.gemm.kc", 384);
-    /** Row block per task: 256 x KC floats = 384 KB of packed A, inside the 1 MB L2. */
+    /** Row block per task (packed A: 256 x KC floats = 384 KB). */
     static final int MC = Integer.getInteger("d4j.gemm.mc", 256);
     /** Bytes of packed B one core keeps hot in its L2 while A panels sweep across it. */
     static final int L2_BYTES = Integer.getInteger("d4j.gemm.l2", 512 * 1024);
@@ -63,11 +66,8 @@ final class GemmDriver {
     }
 
     private static void packB(PanelSource b, int jc, int nc, int nPanels, int pc, int kc, float[] bPack, int threads) {
-        Parallel.RangeBody body = (lo, hi) -> {
-            float[] scratch = GemmScratch.get().panel(NR, kc);
-            for (int p = lo; p < hi; p++)
-                b.pack(jc + p * NR, Math.min(NR, nc - p * NR), NR, pc, kc, bPack, p * NR * kc, scratch);
-        };
+        Parallel.RangeBody body = (lo, hi) -> b.packPanels(jc + lo * NR, Math.min(nc, hi * NR) - lo * NR, NR, pc, kc,
+                bPack, lo * NR * kc, GemmScratch.get().panel(NR, kc));
         if (threads > 1) Parallel.forRange(nPanels, 2, body);
         else body.run(0, nPanels);
     }
@@ -97,8 +97,8 @@ final class GemmDriver {
                     for (int q = 0; q < ip; q++) {
                         int rows = Math.min(MR, i1 - i0 - q * MR);
                         for (int p = pc0; p < pc1; p++) {
-                            GemmKernel.multiply(kc, aPack, q * MR * kc, bPack, p * NR * kc, s.tile);
-                            c.store(s.tile, i0 + q * MR, jc + p * NR, rows, Math.min(NR, nc - p * NR), firstK);
+                            c.multiply(kc, aPack, q * MR * kc, bPack, p * NR * kc, s.tile, i0 + q * MR, jc + p * NR, rows,
+                                    Math.min(NR, nc - p * NR), firstK);
                         }
                     }
                 }

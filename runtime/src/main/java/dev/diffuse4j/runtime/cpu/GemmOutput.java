@@ -8,9 +8,10 @@ import java.lang.foreign.MemorySegment;
 import java.nio.ByteOrder;
 
 /**
- * Where GEMM tiles go, and the fused epilogue: C = alpha * AB + beta * C + bias[j] + residual[i][j]
- * on the first k-block, C += alpha * AB on later ones. C(i, j) is element {@code base + i*ldc + j}
- * of an F32 host segment or of a float array; beta = 0 never reads C, so C may start as garbage.
+ * Where GEMM tiles go, and the fused epilogue: C = alpha * AB + beta * C + bias[j] on the first
+ * k-block, C += alpha * AB on later ones (a residual is fused by filling C with it and using
+ * beta = 1). C(i, j) is element {@code base + i*ldc + j} of an F32 host segment or of a float
+ * array; beta = 0 never reads C, so C may start as garbage.
  *
  * <p>One subclass per kind of C keeps each compiled epilogue straight-line, and no helper returns a
  * vector: C2 boxes vectors returned by a helper it compiled on its own before inlining it ("already
@@ -22,14 +23,14 @@ abstract sealed class GemmOutput {
     static final int NR = GemmKernel.NR;
     static final ByteOrder ORDER = ByteOrder.nativeOrder();
 
-    /** C = AB + bias[j] (bias may be null) + residual (an F32 segment laid out like C with its own base/ld, or null). */
-    static GemmOutput fused(MemorySegment c, long base, long ldc, float[] bias, MemorySegment res, long resBase, long resLd) {
-        return new Segment(c, base, ldc, 1f, 0f, bias, res, resBase, resLd);
+    /** C = AB + beta C + bias[j] (bias may be null; beta 0 or 1), C in an F32 segment. */
+    static GemmOutput withBias(MemorySegment c, long base, long ldc, float beta, float[] bias) {
+        return new Segment(c, base, ldc, 1f, beta, bias);
     }
 
     /** C = alpha AB + beta C, C in an F32 segment. */
     static GemmOutput segment(MemorySegment c, long base, long ldc, float alpha, float beta) {
-        return new Segment(c, base, ldc, alpha, beta, null, null, 0, 0);
+        return new Segment(c, base, ldc, alpha, beta, null);
     }
 
     /** C = alpha AB + beta C, C in a float array. */
@@ -37,40 +38,62 @@ abstract sealed class GemmOutput {
         return new Array(c, base, ldc, alpha, beta);
     }
 
+    /**
+     * Multiplies packed panels ({@link GemmKernel#multiply}'s arguments) and applies the epilogue to
+     * the rows x cols block of C at (i0, j0); {@code tile} is MR x NR scratch.
+     */
+    void multiply(int kc, float[] a, int aOff, float[] b, int bOff, float[] tile, int i0, int j0, int rows, int cols, boolean firstK) {
+        GemmKernel.multiply(kc, a, aOff, b, bOff, tile);
+        store(tile, i0, j0, rows, cols, firstK);
+    }
+
     /** Writes rows x cols of {@code tile} (row stride NR) to C at (i0, j0). */
     abstract void store(float[] tile, int i0, int j0, int rows, int cols, boolean firstK);
 
     static final class Segment extends GemmOutput {
-        private final MemorySegment seg, res;
-        private final long base, ldc, resBase, resLd;
+        private final MemorySegment seg;
+        private final long base, ldc;
         private final float alpha, beta;
         private final float[] bias;
 
-        Segment(MemorySegment seg, long base, long ldc, float alpha, float beta, float[] bias, MemorySegment res, long resBase, long resLd) {
+        Segment(MemorySegment seg, long base, long ldc, float alpha, float beta, float[] bias) {
             this.seg = seg;
             this.base = base;
             this.ldc = ldc;
             this.alpha = alpha;
             this.beta = beta;
             this.bias = bias;
-            this.res = res;
-            this.resBase = resBase;
-            this.resLd = resLd;
+        }
+
+        /** Whole tiles with alpha = 1 and beta 0 or 1 go straight from the kernel's registers to C. */
+        @Override
+        void multiply(int kc, float[] a, int aOff, float[] b, int bOff, float[] tile, int i0, int j0, int rows, int cols, boolean firstK) {
+            if (rows == GemmKernel.MR && cols == NR && alpha == 1f) {
+                long c = (base + i0 * ldc + j0) * 4;
+                if (!firstK || beta == 1f && bias == null) {
+                    GemmKernel.multiplyAdd(kc, a, aOff, b, bOff, seg, c, ldc * 4);
+                    return;
+                }
+                if (beta == 0f) {
+                    GemmKernel.multiplyStore(kc, a, aOff, b, bOff, seg, c, ldc * 4, bias, j0);
+                    return;
+                }
+            }
+            super.multiply(kc, a, aOff, b, bOff, tile, i0, j0, rows, cols, firstK);
         }
 
         @Override
         void store(float[] tile, int i0, int j0, int rows, int cols, boolean firstK) {
             for (int r = 0; r < rows; r++) {
                 long c = (base + (i0 + r) * ldc + j0) * 4;
-                long rr = (resBase + (i0 + r) * resLd + j0) * 4;
                 int j = 0;
-                for (; j + L <= cols; j += L) storeVector(tile, r * NR + j, c + 4L * j, rr + 4L * j, j0 + j, firstK);
-                if (j < cols) storeMasked(tile, r * NR + j, c + 4L * j, rr + 4L * j, j0 + j, firstK, F.indexInRange(j, cols));
+                for (; j + L <= cols; j += L) storeVector(tile, r * NR + j, c + 4L * j, j0 + j, firstK);
+                if (j < cols) storeMasked(tile, r * NR + j, c + 4L * j, j0 + j, firstK, F.indexInRange(j, cols));
             }
         }
 
-        // one method per vector shape: with both in one method C2 compiles the unmasked path ~3x slower
-        private void storeVector(float[] tile, int t, long c, long rr, int col, boolean firstK) {
+        // one method per vector shape: with both in one method C2 compiled the unmasked path ~3x slower
+        private void storeVector(float[] tile, int t, long c, int col, boolean firstK) {
             FloatVector v = FloatVector.fromArray(F, tile, t);
             if (alpha != 1f) v = v.mul(alpha);
             if (!firstK || beta != 0f) {
@@ -78,11 +101,10 @@ abstract sealed class GemmOutput {
                 v = !firstK || beta == 1f ? v.add(old) : old.mul(beta).add(v);
             }
             if (firstK && bias != null) v = v.add(FloatVector.fromArray(F, bias, col));
-            if (firstK && res != null) v = v.add(FloatVector.fromMemorySegment(F, res, rr, ORDER));
             v.intoMemorySegment(seg, c, ORDER);
         }
 
-        private void storeMasked(float[] tile, int t, long c, long rr, int col, boolean firstK, VectorMask<Float> m) {
+        private void storeMasked(float[] tile, int t, long c, int col, boolean firstK, VectorMask<Float> m) {
             FloatVector v = FloatVector.fromArray(F, tile, t);
             if (alpha != 1f) v = v.mul(alpha);
             if (!firstK || beta != 0f) {
@@ -90,7 +112,6 @@ abstract sealed class GemmOutput {
                 v = !firstK || beta == 1f ? v.add(old) : old.mul(beta).add(v);
             }
             if (firstK && bias != null) v = v.add(FloatVector.fromArray(F, bias, col, m));
-            if (firstK && res != null) v = v.add(FloatVector.fromMemorySegment(F, res, rr, ORDER, m));
             v.intoMemorySegment(seg, c, ORDER, m);
         }
     }
@@ -106,6 +127,18 @@ abstract sealed class GemmOutput {
             this.ldc = ldc;
             this.alpha = alpha;
             this.beta = beta;
+        }
+
+        /** Whole tiles with alpha = 1 and beta 0 or 1 go straight from the kernel's registers to C. */
+        @Override
+        void multiply(int kc, float[] a, int aOff, float[] b, int bOff, float[] tile, int i0, int j0, int rows, int cols, boolean firstK) {
+            if (rows == GemmKernel.MR && cols == NR && alpha == 1f && (!firstK || beta == 0f || beta == 1f)) {
+                int at = base + i0 * ldc + j0;
+                if (firstK && beta == 0f) GemmKernel.multiplyStore(kc, a, aOff, b, bOff, c, at, ldc);
+                else GemmKernel.multiplyAdd(kc, a, aOff, b, bOff, c, at, ldc);
+            } else {
+                super.multiply(kc, a, aOff, b, bOff, tile, i0, j0, rows, cols, firstK);
+            }
         }
 
         @Override

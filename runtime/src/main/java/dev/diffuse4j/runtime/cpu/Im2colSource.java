@@ -41,9 +41,8 @@ final class Im2colSource implements PanelSource {
     @Override
     public void pack(int p0, int lanes, int width, int k0, int depth, float[] dst, int dstOff, float[] scratch) {
         if (depth == 0) return;
-        int rows = 128; // after the transpose's corner, see PanelSource.scratchSize
-        for (int r = 0; r < lanes; r++) gatherRow(p0 + r, k0, depth, scratch, rows + r * depth);
-        Panels.transpose(scratch, rows, depth, lanes, depth, dst, dstOff, width, scratch);
+        for (int r = 0; r < lanes; r++) gatherRow(p0 + r, k0, depth, scratch, r * depth);
+        Panels.transpose(scratch, 0, depth, lanes, depth, dst, dstOff, width);
     }
 
     private void gatherRow(int pixel, int k0, int depth, float[] dst, int off) {

@@ -15,6 +15,15 @@ interface PanelSource {
      */
     void pack(int p0, int lanes, int width, int k0, int depth, float[] dst, int dstOff, float[] scratch);
 
-    /** Scratch floats {@link #pack} may need: the rows of one panel plus a 128-float transpose corner. */
-    static int scratchSize(int width, int depth) { return 128 + width * depth; }
+    /**
+     * Packs {@code ceil(lanes / width)} consecutive panels (lanes p0 .. p0+lanes), panel i at
+     * {@code dstOff + i*width*depth}. Sources that read whole rows across panels override this.
+     */
+    default void packPanels(int p0, int lanes, int width, int k0, int depth, float[] dst, int dstOff, float[] scratch) {
+        for (int i = 0; i * width < lanes; i++)
+            pack(p0 + i * width, Math.min(width, lanes - i * width), width, k0, depth, dst, dstOff + i * width * depth, scratch);
+    }
+
+    /** Scratch floats {@link #pack} and {@link #packPanels} may need: the rows of one panel. */
+    static int scratchSize(int width, int depth) { return width * depth; }
 }

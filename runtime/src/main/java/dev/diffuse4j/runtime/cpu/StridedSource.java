@@ -2,24 +2,17 @@ package dev.diffuse4j.runtime.cpu;
 
 import dev.diffuse4j.runtime.DType;
 import dev.diffuse4j.runtime.Tensor;
-import jdk.incubator.vector.FloatVector;
-import jdk.incubator.vector.VectorMask;
-import jdk.incubator.vector.VectorSpecies;
 
 import java.lang.foreign.MemorySegment;
-import java.nio.ByteOrder;
 
 /**
  * A GEMM operand held in memory with arbitrary element strides: X[p][k] at
  * {@code offset + p*laneStride + k*depthStride}, in a host segment (F32/F16/BF16) or a float array.
  * Two layouts are fast: depth-contiguous rows (row-major A, or the [out, in] weight of a linear
  * layer seen as B), which are loaded row by row and transposed; and lane-contiguous columns (B
- * [K, N] row-major, or a transposed A), which are copied k-row by k-row.
+ * [K, N] row-major, or a transposed A), which are copied k-row by k-row across all panels.
  */
 final class StridedSource implements PanelSource {
-    private static final VectorSpecies<Float> F = FloatVector.SPECIES_PREFERRED;
-    private static final int L = F.length();
-
     private final MemorySegment seg; // null for array operands
     private final float[] arr;       // null for segment operands
     private final DType dtype;
@@ -54,17 +47,13 @@ final class StridedSource implements PanelSource {
         long first = offset + p0 * laneStride + k0 * depthStride;
         if (depthStride == 1 && lanes > 1) {
             if (arr != null && laneStride <= Integer.MAX_VALUE) {
-                Panels.transpose(arr, (int) first, (int) laneStride, lanes, depth, dst, dstOff, width, scratch);
+                Panels.transpose(arr, (int) first, (int) laneStride, lanes, depth, dst, dstOff, width);
             } else {
-                // rows into scratch after the transpose's own 128-float corner, then transpose
-                int rows = 128;
-                for (int r = 0; r < lanes; r++) loadRow(first + r * laneStride, 1, scratch, rows + r * depth, depth);
-                Panels.transpose(scratch, rows, depth, lanes, depth, dst, dstOff, width, scratch);
+                for (int r = 0; r < lanes; r++) loadRow(first + r * laneStride, 1, scratch, r * depth, depth);
+                Panels.transpose(scratch, 0, depth, lanes, depth, dst, dstOff, width);
             }
-        } else if (laneStride == 1 && dtype == DType.F32) {
-            copyColumns(first, lanes, width, depth, dst, dstOff);
         } else {
-            // general strides (and lane-contiguous F16/BF16): gather each k-row of `lanes` values
+            // lane-contiguous or general strides: gather each k-row of `lanes` values
             for (int k = 0; k < depth; k++) {
                 int d = dstOff + k * width;
                 loadRow(first + k * depthStride, laneStride, dst, d, lanes);
@@ -73,18 +62,27 @@ final class StridedSource implements PanelSource {
         }
     }
 
-    /** Lane-contiguous F32: each k-row of the panel is a run of {@code lanes} consecutive values. */
-    private void copyColumns(long first, int lanes, int width, int depth, float[] dst, int dstOff) {
-        for (int k = 0; k < depth; k++) {
-            long src = first + k * depthStride;
-            int d = dstOff + k * width;
-            for (int j = 0; j < width; j += L) {
-                VectorMask<Float> m = F.indexInRange(j, Math.min(lanes, j + L)); // unset lanes load as zero
-                FloatVector v = arr != null
-                        ? FloatVector.fromArray(F, arr, (int) src + j, m)
-                        : FloatVector.fromMemorySegment(F, seg, (src + j) * 4, ByteOrder.nativeOrder(), m);
-                if (j + L <= width) v.intoArray(dst, d + j);
-                else v.intoArray(dst, d + j, F.indexInRange(j, width));
+    /**
+     * Lane-contiguous operands (B [K, N] row-major, A stored transposed) read each k-row across all
+     * the panels with one copy, then deal it out; the rest pack panel by panel.
+     */
+    @Override
+    public void packPanels(int p0, int lanes, int width, int k0, int depth, float[] dst, int dstOff, float[] scratch) {
+        if (laneStride != 1 || depthStride == 1 || lanes <= width || depth == 0) {
+            PanelSource.super.packPanels(p0, lanes, width, k0, depth, dst, dstOff, scratch);
+            return;
+        }
+        int group = Math.max(1, scratch.length / width) * width; // lanes per pass through scratch
+        for (int g0 = 0; g0 < lanes; g0 += group) {
+            int n = Math.min(group, lanes - g0);
+            for (int k = 0; k < depth; k++) {
+                loadRow(offset + (p0 + g0) + (long) (k0 + k) * depthStride, 1, scratch, 0, n);
+                for (int q = 0; q < n; q += width) {
+                    int d = dstOff + (g0 + q) / width * width * depth + k * width;
+                    int m = Math.min(width, n - q);
+                    System.arraycopy(scratch, q, dst, d, m);
+                    for (int r = m; r < width; r++) dst[d + r] = 0f;
+                }
             }
         }
     }

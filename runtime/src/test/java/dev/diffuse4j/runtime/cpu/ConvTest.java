@@ -62,6 +62,9 @@ class ConvTest {
             check(random(1, 8, 8, 12), Ops.cast(random(10, 3, 3, 12), dt), random(10), Conv2dParams.of(1, 1), true);
             check(random(1, 6, 6, 12), Ops.cast(random(10, 1, 1, 12), dt), null, Conv2dParams.of(1, 0), true);
         }
+        // full 8x32 tiles take the direct path; K = 432 spans two depth blocks (residual and bias added once)
+        check(random(1, 10, 9, 48), random(40, 3, 3, 48), random(40), Conv2dParams.of(1, 1), true);
+        check(random(2, 6, 7, 8), random(64, 1, 1, 8), null, Conv2dParams.of(1, 0), true);
         // residual in another dtype and layout
         Tensor x = random(1, 5, 5, 4), w = random(6, 3, 3, 4);
         Tensor res = Ops.cast(random(1, 6, 5, 5), DType.BF16).permute(0, 2, 3, 1);

@@ -156,13 +156,15 @@ class GemmTest {
 
     @Test
     void sgemmOnArraysWithOffsetsLeadingDimsAlphaBeta() {
-        for (int rep = 0; rep < 12; rep++) {
+        for (int rep = 0; rep < 18; rep++) {
             boolean ta = rnd.nextBoolean(), tb = rnd.nextBoolean();
-            int m = 1 + rnd.nextInt(70), n = 1 + rnd.nextInt(70), k = rnd.nextInt(90);
+            int m = 1 + rnd.nextInt(70), n = 1 + rnd.nextInt(70), k = rnd.nextInt(500);
             int lda = (ta ? m : k) + rnd.nextInt(5), ldb = (tb ? k : n) + rnd.nextInt(5), ldc = n + rnd.nextInt(5);
             int aOff = rnd.nextInt(9), bOff = rnd.nextInt(9), cOff = rnd.nextInt(9);
             float[] a = randomArray(aOff + (ta ? k : m) * lda), b = randomArray(bOff + (tb ? n : k) * ldb), c = randomArray(cOff + m * ldc);
-            float alpha = rnd.nextFloat() * 2 - 1, beta = rep % 3 == 0 ? 0f : rnd.nextFloat() * 2 - 1;
+            // alpha = 1 with beta 0 or 1 takes the direct register-to-C kernels on whole tiles
+            float alpha = rep % 2 == 0 ? 1f : rnd.nextFloat() * 2 - 1;
+            float beta = rep % 3 == 0 ? 0f : rep % 3 == 1 ? 1f : rnd.nextFloat() * 2 - 1;
             if (beta == 0f) for (int i = 0; i < m; i++) c[cOff + i * ldc] = Float.NaN; // beta = 0 must ignore C
             double[] ref = new double[m * n];
             for (int i = 0; i < m; i++)
@@ -201,6 +203,30 @@ class GemmTest {
             float[] got = new float[m * n];
             MemorySegment.copy(sc, ValueLayout.JAVA_FLOAT, 12, got, 0, m * n);
             assertClose(ref, got, "sgemm on segments", seed);
+        }
+    }
+
+    @Test
+    void sgemmOnSegmentsAccumulates() {
+        // alpha = 1, beta = 1 with whole 8x32 tiles: the direct register-to-C path adds to C
+        int m = 40, n = 70, k = 400;
+        try (Arena arena = Arena.ofConfined()) {
+            float[] a = randomArray(m * k), b = randomArray(k * n), c = randomArray(m * n);
+            MemorySegment sa = arena.allocate(4L * a.length), sb = arena.allocate(4L * b.length), sc = arena.allocate(4L * c.length);
+            MemorySegment.copy(a, 0, sa, ValueLayout.JAVA_FLOAT, 0, a.length);
+            MemorySegment.copy(b, 0, sb, ValueLayout.JAVA_FLOAT, 0, b.length);
+            MemorySegment.copy(c, 0, sc, ValueLayout.JAVA_FLOAT, 0, c.length);
+            Gemm.sgemm(false, false, m, n, k, 1f, sa, 0, k, sb, 0, n, 1f, sc, 0, n);
+            double[] ref = new double[m * n];
+            for (int i = 0; i < m; i++)
+                for (int j = 0; j < n; j++) {
+                    double s = c[i * n + j];
+                    for (int p = 0; p < k; p++) s += (double) a[i * k + p] * b[p * n + j];
+                    ref[i * n + j] = s;
+                }
+            float[] got = new float[m * n];
+            MemorySegment.copy(sc, ValueLayout.JAVA_FLOAT, 0, got, 0, m * n);
+            assertClose(ref, got, "sgemm on segments, beta = 1", seed);
         }
     }
 

@@ -35,7 +35,7 @@ class PanelsTest {
     @Test
     void transposeMatchesScalarDefinition() {
         Random rnd = new Random(42);
-        float[] tmp = new float[128];
+
         for (int width : new int[]{8, 32}) {
             for (int rows = 1; rows <= width; rows += rows < 9 ? 1 : 7) {
                 for (int depth : new int[]{1, 15, 16, 17, 48, 77}) {
@@ -44,7 +44,7 @@ class PanelsTest {
                     for (int i = 0; i < src.length; i++) src[i] = rnd.nextFloat();
                     float[] dst = new float[dstOff + width * depth + 3];
                     java.util.Arrays.fill(dst, Float.NaN);
-                    Panels.transpose(src, srcOff, lds, rows, depth, dst, dstOff, width, tmp);
+                    Panels.transpose(src, srcOff, lds, rows, depth, dst, dstOff, width);
                     for (int k = 0; k < depth; k++)
                         for (int r = 0; r < width; r++)
                             assertEquals(r < rows ? src[srcOff + r * lds + k] : 0f, dst[dstOff + k * width + r],
