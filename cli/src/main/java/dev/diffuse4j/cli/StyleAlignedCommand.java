@@ -31,8 +31,17 @@ final class StyleAlignedCommand implements Callable<Integer> {
     @Mixin
     ModelOptions modelOptions = new ModelOptions();
 
-    @Option(names = "--prompt", required = true, description = "one per image, repeatable; the first is the reference")
+    @Option(names = "--prompt", required = true, description = "one per image, repeatable; without --reference the first is the reference")
     List<String> prompts;
+
+    @Option(names = "--reference", paramLabel = "IMAGE", description = "take the style from this image (DDIM-inverted and replayed as the reference)")
+    Path reference;
+
+    @Option(names = "--reference-prompt", description = "with --reference: what the image shows and its style, e.g. \"a man in bed, medieval painting\"")
+    String referencePrompt;
+
+    @Option(names = "--inversion-cfg", defaultValue = "2.0", description = "with --reference: guidance scale of the inversion (default: ${DEFAULT-VALUE})")
+    double inversionCfg;
 
     @Option(names = "--style", description = "style description appended to every prompt, e.g. \"macro photo, 3d game asset\"")
     String style;
@@ -61,7 +70,11 @@ final class StyleAlignedCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         PrintWriter err = spec.commandLine().getErr(), stdout = spec.commandLine().getOut();
-        if (prompts.size() < 2) throw new IllegalArgumentException("--prompt must be given at least twice: the reference and one target");
+        if (reference == null && prompts.size() < 2)
+            throw new IllegalArgumentException("--prompt must be given at least twice: the reference and one target (or give --reference IMAGE)");
+        if (reference != null && referencePrompt == null)
+            throw new IllegalArgumentException("--reference needs --reference-prompt describing the image's content and style");
+        if (reference == null && referencePrompt != null) throw new IllegalArgumentException("--reference-prompt is only used with --reference IMAGE");
         Predicate<LayerInfo> which = switch (layers.toLowerCase(Locale.ROOT)) {
             case "all" -> Layers.all();
             case "down" -> Layers.block(LayerInfo.Block.DOWN);
@@ -70,11 +83,15 @@ final class StyleAlignedCommand implements Callable<Integer> {
             default -> throw new IllegalArgumentException("--layers must be all, down, mid or up, got '" + layers + "'");
         };
         List<String> full = StyleAlignedPipeline.styled(prompts, style);
-        List<Path> targets = Outputs.paths(out, full.size());
+        List<Path> targets = Outputs.paths(out, full.size() + (reference != null ? 1 : 0));
+        var referenceImage = reference != null ? dev.diffuse4j.pipelines.image.Images.read(reference) : null;
         GenerationRequest base = sampling.apply(GenerationRequest.builder(full.get(0))).negativePrompt(negative).build();
         try (StableDiffusion sd = modelOptions.load(err)) {
             var options = new StyleAlignedPipeline.Options(!noAdain, shareScale, shareShift, which);
-            GenerationResult r = new StyleAlignedPipeline(sd).generate(full, base, options, new GenerateCommand.CliListener(err, "style-aligned"));
+            var listener = new GenerateCommand.CliListener(err, "style-aligned");
+            var pipeline = new StyleAlignedPipeline(sd);
+            GenerationResult r = referenceImage == null ? pipeline.generate(full, base, options, listener)
+                    : pipeline.generateFromImage(referenceImage, referencePrompt, inversionCfg, full, base, options, listener);
             for (int i = 0; i < targets.size(); i++) {
                 String params = r.parameters(i) + String.format(Locale.ROOT, ", StyleAligned: reference image 1, AdaIN %s, share scale %s, share shift %s, layers %s",
                         noAdain ? "off" : "on", shareScale, shareShift, layers);

@@ -40,6 +40,24 @@ class MethodCommandsTest {
     }
 
     @Test
+    void styleTransferFromAReferenceImageReconstructsTheReference() throws Exception {
+        Path refPng = tmp.resolve("ref.png"), set = tmp.resolve("transfer");
+        String[] common = {"--fake-weights", "tiny-sd15", "--steps", "4", "--size", "64", "--seed", "2"};
+        assertEquals(0, run(GenerateCommandTest.concat(new String[]{"generate", "--prompt", "a cat", "--out", refPng.toString()}, common)).exit());
+        GenerateCommandTest.Run r = run(GenerateCommandTest.concat(new String[]{"style-aligned", "--reference", refPng.toString(),
+                "--reference-prompt", "a cat", "--prompt", "a dog", "--out", set.toString()}, common));
+        assertEquals(0, r.exit(), r.err());
+        assertTrue(Files.exists(set.resolve("0001.png")) && Files.exists(set.resolve("0002.png")), r.out());
+        // the reference row follows the inversion trajectory and ends on the image's own latent: a VAE round trip of it
+        RgbImage original = Images.read(refPng), reconstructed = Images.read(set.resolve("0001.png"));
+        RgbImage other = Images.read(set.resolve("0002.png"));
+        assertTrue(meanAbsDiff(original, reconstructed) < meanAbsDiff(original, other),
+                "reconstruction " + meanAbsDiff(original, reconstructed) + " vs generated target " + meanAbsDiff(original, other));
+        assertRefused(run(GenerateCommandTest.concat(new String[]{"style-aligned", "--reference", refPng.toString(), "--prompt", "a dog",
+                "--out", tmp.resolve("y").toString()}, common)), "--reference-prompt");
+    }
+
+    @Test
     void attentionMapsWritesATokenOverlayPerPromptToken() {
         Path dir = tmp.resolve("maps");
         GenerateCommandTest.Run r = run("attention-maps", "--fake-weights", "tiny-sd15", "--prompt", "fox", "--steps", "2", "--size", "64", "--out", dir.toString());

@@ -44,7 +44,10 @@ public final class StableDiffusionPipeline {
         return Double.isNaN(r.guidanceScale()) ? (model.isXl() ? 5.0 : 7.5) : r.guidanceScale();
     }
 
-    public GenerationResult generate(GenerationRequest req, StepListener listener) {
+    public GenerationResult generate(GenerationRequest req, StepListener listener) { return generate(req, listener, LatentHook.NONE); }
+
+    /** As {@link #generate(GenerationRequest, StepListener)}, with a hook that may rewrite latents between steps. */
+    public GenerationResult generate(GenerationRequest req, StepListener listener, LatentHook hook) {
         int f = model.vaeScaleFactor();
         int width = req.width() > 0 ? req.width() : model.defaultSize(), height = req.height() > 0 ? req.height() : model.defaultSize();
         if (width % f != 0 || height % f != 0)
@@ -74,6 +77,7 @@ public final class StableDiffusionPipeline {
             } else {
                 latents = Latents.scale(Latents.gaussianNhwc(noise, n, c, h, w), scheduler.initNoiseSigma());
             }
+            latents = hook.initial(latents, h * w * c);
 
             t0 = System.nanoTime();
             int total = scheduler.numSteps() - start;
@@ -89,7 +93,7 @@ public final class StableDiffusionPipeline {
                     out = host(model.unet().forward(in));
                 }
                 float[] eps = guided ? Guidance.apply(out, n, g, req.guidanceRescale()) : out;
-                latents = scheduler.step(eps, i, latents, noise);
+                latents = hook.afterStep(i - start, scheduler.step(eps, i, latents, noise), h * w * c);
                 listener.onStep(i - start + 1, total);
             }
             seconds.put("denoise", phase(listener, "denoise", t0));

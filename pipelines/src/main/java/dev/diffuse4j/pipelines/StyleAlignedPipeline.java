@@ -46,6 +46,35 @@ public final class StyleAlignedPipeline {
      * @param base    sampling settings (its prompt and image count are replaced by {@code prompts})
      */
     public GenerationResult generate(List<String> prompts, GenerationRequest base, Options o, StepListener listener) {
+        return generate(prompts, base, o, listener, LatentHook.NONE);
+    }
+
+    /**
+     * Style transfer from a real image: the image is DDIM-inverted with its own prompt (guidance
+     * {@code inversionGuidance}, 2 in the authors' notebook) and its trajectory replayed as the
+     * reference item at every step, so the other images take its style. Sampling uses DDIM with the
+     * same number of steps.
+     *
+     * @param referencePrompt describes the reference image's content and style (it is the reference row's prompt)
+     * @param prompts         the images to generate in that style
+     */
+    public GenerationResult generateFromImage(dev.diffuse4j.pipelines.image.RgbImage reference, String referencePrompt,
+                                              double inversionGuidance, List<String> prompts, GenerationRequest base,
+                                              Options o, StepListener listener) {
+        if (prompts.isEmpty()) throw new IllegalArgumentException("style transfer needs at least one prompt to generate");
+        StableDiffusion sd = pipeline.model();
+        int width = base.width() > 0 ? base.width() : sd.defaultSize(), height = base.height() > 0 ? base.height() : sd.defaultSize();
+        GenerationRequest ddim = base.toBuilder().sampler("ddim").eta(0).size(width, height).build();
+        long t0 = System.nanoTime();
+        List<float[]> trajectory = DdimInversion.invert(sd, reference, referencePrompt, width, height, ddim.steps(), inversionGuidance);
+        listener.onPhase("ddim inversion", (System.nanoTime() - t0) / 1e9);
+        List<String> batch = new java.util.ArrayList<>();
+        batch.add(referencePrompt);
+        batch.addAll(prompts);
+        return generate(batch, ddim, o, listener, DdimInversion.replay(trajectory, 0));
+    }
+
+    private GenerationResult generate(List<String> prompts, GenerationRequest base, Options o, StepListener listener, LatentHook hook) {
         if (prompts.size() < 2) throw new IllegalArgumentException("style-aligned needs at least two prompts: the reference and one target");
         var unet = pipeline.model().unet();
         boolean guided = pipeline.guidanceScale(base) > 1;
@@ -54,7 +83,7 @@ public final class StyleAlignedPipeline {
         int shared = unet.processors().install(Layers.self().and(o.layers()), processor);
         if (shared == 0) throw new IllegalArgumentException("the layer selection matches no self-attention layer of this UNet");
         try {
-            return pipeline.generate(base.toBuilder().batchPrompts(prompts).build(), listener);
+            return pipeline.generate(base.toBuilder().batchPrompts(prompts).build(), listener, hook);
         } finally {
             unet.processors().reset();
         }
