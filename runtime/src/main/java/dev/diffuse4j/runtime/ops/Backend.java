@@ -28,7 +28,7 @@ public interface Backend {
      * backend, so {@code Ops.to(x, Device.CPU)} works for every device.
      */
     default Tensor toCpu(Tensor x) {
-        if (!x.device().isCpu()) throw new UnsupportedOperationException(device() + " backend cannot copy " + x + " to the host");
+        if (!x.device().isCpu()) throw new IllegalStateException(device() + " backend cannot copy " + x + " to the host");
         return contiguous(x);
     }
 
