@@ -67,6 +67,26 @@ class MethodCommandsTest {
     }
 
     @Test
+    void conditionalBalanceWithEveryLayerRankedIsStyleAlignedAndFewerLayersDiffer() throws Exception {
+        var names = dev.diffuse4j.model.unet.UNetLayers.of(dev.diffuse4j.model.unet.UNetConfig.TINY_SDXL, 8, 8).stream()
+                .filter(dev.diffuse4j.model.attention.LayerInfo::isSelf).map(l -> "\"" + l.name() + ".processor\"").toList();
+        String scores = names.stream().map(n -> String.valueOf(names.indexOf(n) * 0.1)).collect(java.util.stream.Collectors.joining(","));
+        Path ranking = tmp.resolve("ranking.json");
+        Files.writeString(ranking, "{\"layer_names\":[" + String.join(",", names) + "],\"stats\":{\"500\":{\"q\":[" + scores + "],\"k\":[" + scores + "]}}}");
+        String[] common = {"--fake-weights", "tiny-sdxl", "--steps", "2", "--size", "64", "--prompt", "a cat", "--prompt", "a dog", "--style", "ink"};
+        Path all = tmp.resolve("all"), cbAll = tmp.resolve("cb-all"), cbOne = tmp.resolve("cb-one");
+        assertEquals(0, run(GenerateCommandTest.concat(new String[]{"style-aligned", "--out", all.toString()}, common)).exit());
+        assertEquals(0, run(GenerateCommandTest.concat(new String[]{"style-aligned", "--rankings", ranking.toString(), "--lambda-s", "1.0",
+                "--out", cbAll.toString()}, common)).exit());
+        GenerateCommandTest.Run one = run(GenerateCommandTest.concat(new String[]{"style-aligned", "--rankings", ranking.toString(), "--lambda-s", "1.5",
+                "--out", cbOne.toString()}, common));
+        assertEquals(0, one.exit(), one.err());
+        RgbImage a = Images.read(all.resolve("0002.png")), b = Images.read(cbAll.resolve("0002.png")), c = Images.read(cbOne.resolve("0002.png"));
+        assertArrayEquals(a.rgb(), b.rgb(), "lambda_S = 1 shares in every layer: StyleAligned");
+        assertTrue(meanAbsDiff(a, c) > 0, "sharing in one layer only is another image");
+    }
+
+    @Test
     void styleAlignedNeedsTwoPrompts() {
         assertRefused(run("style-aligned", "--fake-weights", "tiny-sd15", "--prompt", "only", "--out", tmp.resolve("x").toString()), "at least twice");
         assertRefused(run("style-aligned", "--fake-weights", "tiny-sd15", "--prompt", "a", "--prompt", "b", "--layers", "side",

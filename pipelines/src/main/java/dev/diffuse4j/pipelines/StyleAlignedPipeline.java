@@ -23,9 +23,13 @@ public final class StyleAlignedPipeline {
      * @param shareScale  StyleAligned's shared_score_scale (reference logits x scale for targets)
      * @param shareShift  shared_score_shift (added to reference logits; ln 2 counts the reference twice)
      * @param layers      which layers share (self-attention layers of this selection; default all)
+     * @param balance     Conditional Balance: share only in the lambda_S most style-sensitive layers of this
+     *                    per-timestep ranking (null = every selected layer at every step)
+     * @param lambdaS     fraction of the ranked layers (or a count above 1)
      */
-    public record Options(boolean adain, float shareScale, float shareShift, Predicate<LayerInfo> layers) {
-        public static Options defaults() { return new Options(true, 1f, 0f, Layers.all()); }
+    public record Options(boolean adain, float shareScale, float shareShift, Predicate<LayerInfo> layers,
+                          dev.diffuse4j.attention.LayerRanking balance, double lambdaS) {
+        public static Options defaults() { return new Options(true, 1f, 0f, Layers.all(), null, 0); }
     }
 
     private final StableDiffusionPipeline pipeline;
@@ -79,7 +83,10 @@ public final class StyleAlignedPipeline {
         var unet = pipeline.model().unet();
         boolean guided = pipeline.guidanceScale(base) > 1;
         var config = ReferenceAttentionConfig.styleAligned().withAdaIn(o.adain(), o.adain(), false).withScore(o.shareScale(), o.shareShift());
-        var processor = new ReferenceAttention(config, new BatchLayout(0, guided));
+        var layout = new BatchLayout(0, guided);
+        dev.diffuse4j.model.attention.AttentionProcessor processor = o.balance() != null
+                ? new dev.diffuse4j.attention.ConditionalBalance(o.balance(), o.lambdaS(), layout)
+                : new ReferenceAttention(config, layout);
         int shared = unet.processors().install(Layers.self().and(o.layers()), processor);
         if (shared == 0) throw new IllegalArgumentException("the layer selection matches no self-attention layer of this UNet");
         try {
