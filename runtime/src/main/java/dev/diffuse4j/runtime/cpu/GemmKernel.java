@@ -11,17 +11,18 @@ import java.nio.ByteOrder;
  * panel ({@code a[k*MR + r]}, row r of the tile) and a packed B panel ({@code b[k*NR + j]}).
  *
  * <p>With 512-bit vectors the tile is 8 x 32: 16 accumulators, two B vectors and one broadcast
- * live in 19 of the 32 zmm registers, so C2 keeps everything in registers, and each k step issues
- * 16 FMAs against 2 vector loads and 8 broadcast loads, which keeps the FMA pipes the bottleneck.
- * 12 x 32 and 4 x 64 run at the same speed on Zen 4 in isolation; 8 x 32 wastes less on the small
- * M edges the models have (77 text tokens) and makes the A transpose an 8-row one.
+ * need 19 of the 32 zmm registers, and each k step issues 16 FMAs against 2 vector loads and 8
+ * broadcast loads, so the FMA pipes are the bottleneck. In isolation it runs at ~95% of the
+ * FMA-loop peak on Zen 4 (no hsdis here to read the code; spills would not allow that). 12 x 32
+ * and 4 x 64 measured the same; 8 x 32 wastes less on the small M edges the models have (77 text
+ * tokens -> 80 rows) and makes the A transpose an 8-row one.
  *
  * <p>The entry points share the loop: {@link #multiply} into a tile array (edge tiles and the
  * general epilogue), and multiplyStore / multiplyAdd (C in a segment or an array), which write
- * whole tiles straight from the accumulators into C (a tile round trip costs ~10%). Each is kept small and
- * written out in full: C1 gives up on a bigger method ("out of virtual registers"), after which it
- * can stay interpreted-speed for good, and a helper taking or returning vectors that C2 does not
- * inline would box them.
+ * whole tiles straight from the accumulators into C (a tile round trip cost ~10%). Each is kept
+ * small and written out in full. A bigger method made C1 give up ("out of virtual registers"),
+ * and the tiered policy then sometimes left it in unprofiled C1 code, where the Vector API runs
+ * ~70x slower; and a helper taking or returning vectors that C2 does not inline boxes them.
  */
 final class GemmKernel {
     static final VectorSpecies<Float> F = FloatVector.SPECIES_PREFERRED;

@@ -18,9 +18,10 @@ import java.lang.foreign.ValueLayout;
  * (widening on the way), and transposing a block of rows into the k-major panel layout the
  * micro-kernel reads ({@code dst[k*width + r] = src[r*lds + k]}).
  *
- * <p>The transpose works on 8 rows x 16 columns at a time with three rounds of two-source lane
- * permutes (vpermt2ps): pairs of rows, then quads, then all eight, 24 permutes per 128 values —
- * about 4x faster than a scalar transpose, which would otherwise cost ~10% of a GEMM with K=N=320.
+ * <p>The transpose works on blocks of 16 columns with rounds of two-source lane permutes
+ * (vpermt2ps): pairs of rows, then quads, then eights (8-row A panels, 24 permutes per 128
+ * values), then sixteens (B panels, 64 per 256). That is 4-5x faster than a scalar transpose,
+ * which would otherwise cost ~10% of a GEMM with K = N = 320.
  *
  * <p>Host memory is read with {@code MemorySegment.copy} into arrays and all vector work is done on
  * arrays: the Vector API's segment accessors fall back to slow Java code when C2 cannot pin down the
@@ -31,7 +32,6 @@ final class Panels {
     private static final int L = F.length();
     private static final VectorSpecies<Integer> I = IntVector.SPECIES_PREFERRED;
     private static final VectorSpecies<Short> S = VectorSpecies.of(short.class, VectorShape.forBitSize(L * 16));
-    private static final VectorSpecies<Float> F8 = FloatVector.SPECIES_256;
     private static final ValueLayout.OfFloat F32 = ValueLayout.JAVA_FLOAT_UNALIGNED;
     private static final ValueLayout.OfShort I16 = ValueLayout.JAVA_SHORT_UNALIGNED;
     /** Half-precision rows are copied into this per-thread buffer in chunks, then widened from the array. */
@@ -105,7 +105,8 @@ final class Panels {
             IntVector scaled = magBits.reinterpretAsFloats().mul(0x1p112f).reinterpretAsInts();
             VectorMask<Integer> infNan = magBits.compare(VectorOperators.GE, 0x7C00 << 13);
             VectorMask<Integer> nan = magBits.compare(VectorOperators.GT, 0x7C00 << 13);
-            scaled.blend(magBits.or(0x7F800000), infNan).lanewise(VectorOperators.OR, 0x00400000, nan) // quiet NaNs, as Float.float16ToFloat
+            scaled.blend(magBits.or(0x7F800000), infNan)
+                    .lanewise(VectorOperators.OR, 0x00400000, nan) // NaNs come out quiet, as from Float.float16ToFloat
                     .or(sign).reinterpretAsFloats().intoArray(dst, off + i);
         }
         for (; i < n; i++) dst[off + i] = Float.float16ToFloat(h[i]);
