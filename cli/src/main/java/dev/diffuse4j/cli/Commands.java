@@ -13,5 +13,6 @@ final class Commands {
         cl.addSubcommand(new GenerateCommand());
         cl.addSubcommand(new StyleAlignedCommand());
         cl.addSubcommand(new AttentionMapsCommand());
+        cl.addSubcommand(new ImagePromptCommand());
     }
 }

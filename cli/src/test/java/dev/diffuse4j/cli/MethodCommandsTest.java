@@ -87,6 +87,22 @@ class MethodCommandsTest {
     }
 
     @Test
+    void imagePromptVariationAndItsRefusals() throws Exception {
+        Path refPng = tmp.resolve("cat.png"), dir = tmp.resolve("ip");
+        String[] common = {"--fake-weights", "tiny-sd15", "--steps", "4", "--size", "64"};
+        assertEquals(0, run(GenerateCommandTest.concat(new String[]{"generate", "--prompt", "a cat", "--out", refPng.toString()}, common)).exit());
+        GenerateCommandTest.Run r = run(GenerateCommandTest.concat(new String[]{"image-prompt", "--image", refPng.toString(), "--prompt", "a cat",
+                "-n", "2", "--stratified-steps", "2", "--out", dir.toString()}, common));
+        assertEquals(0, r.exit(), r.err());
+        for (String f : new String[]{"0001.png", "0002.png", "0003.png"}) assertTrue(Files.exists(dir.resolve(f)), f);
+        assertTrue(Png.readText(Files.readAllBytes(dir.resolve("0002.png"))).get("parameters").contains("InDetail-IP: variation"));
+        assertRefused(run(GenerateCommandTest.concat(new String[]{"image-prompt", "--image", refPng.toString(), "--prompt", "x",
+                "--mode", "structure", "--out", tmp.resolve("s").toString()}, common)), "ControlNet");
+        assertRefused(run(GenerateCommandTest.concat(new String[]{"image-prompt", "--image", tmp.resolve("none.png").toString(), "--prompt", "x",
+                "--out", tmp.resolve("s").toString()}, common)), "does not exist");
+    }
+
+    @Test
     void styleAlignedNeedsTwoPrompts() {
         assertRefused(run("style-aligned", "--fake-weights", "tiny-sd15", "--prompt", "only", "--out", tmp.resolve("x").toString()), "at least twice");
         assertRefused(run("style-aligned", "--fake-weights", "tiny-sd15", "--prompt", "a", "--prompt", "b", "--layers", "side",
