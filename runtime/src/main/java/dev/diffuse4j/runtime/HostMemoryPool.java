@@ -11,8 +11,9 @@ import java.util.concurrent.atomic.AtomicLong;
  * Reuses freed host blocks for tensors of similar size. A model step allocates and frees the same
  * activation sizes over and over; fresh large allocations cost a new mapping from the OS and a page
  * fault per 4 KB (measured: 84 MB took ~100 ms, several times the op that filled it), while a reused
- * block only needs zeroing. Sizes are rounded up to one of four steps per power of two (at most 25%
- * slack); at most {@code d4j.pool.maxBytes} (default 2 GB) are kept idle, the rest is freed at once.
+ * block only needs zeroing. Blocks are kept by exact size: a sampling loop repeats the same shapes
+ * every step, and rounding sizes up would leave long-lived tensors (weights) with resident slack.
+ * At most {@code d4j.pool.maxBytes} (default 2 GB) are kept idle; the rest is freed at once.
  */
 final class HostMemoryPool {
     static final long MIN_POOLED = 64 * 1024;
@@ -78,12 +79,8 @@ final class HostMemoryPool {
 
     static long idleBytes() { return idleBytes.get(); }
 
-    /** The pooled size for a request, or 0 for sizes not pooled. */
+    /** The pooled size for a request (the size itself), or 0 for sizes too small to pool. */
     static long bucket(long size) {
-        if (size < MIN_POOLED) return 0;
-        long pow = Long.highestOneBit(size);
-        long quarter = pow / 4;
-        long steps = (size - pow + quarter - 1) / quarter; // 0..4
-        return pow + steps * quarter;
+        return size < MIN_POOLED ? 0 : size;
     }
 }
