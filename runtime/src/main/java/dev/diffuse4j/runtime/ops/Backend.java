@@ -107,4 +107,14 @@ public interface Backend {
 
     /** The attention op of DESIGN §3. */
     AttentionResult attention(AttentionCall call);
+
+    /**
+     * Reverse mode of {@link #attention}: given the gradient of the loss with respect to the op's output
+     * ({@code dOut}, [B, Nq, H*D], or null) and to its captured head-averaged map ({@code dMaps},
+     * [B, Nq, Nk_j] of the call's capture segment, or null), returns the gradients with respect to the
+     * queries and every segment's keys and values. Recomputes what it needs from the call's inputs.
+     */
+    default AttentionGrads attentionBackward(AttentionCall call, Tensor dOut, Tensor dMaps) {
+        throw new UnsupportedOperationException("attention backward is not available on " + device());
+    }
 }
