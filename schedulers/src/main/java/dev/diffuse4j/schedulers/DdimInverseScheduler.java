@@ -14,54 +14,20 @@ import dev.diffuse4j.schedulers.noise.NoiseSource;
  * DDIM-inversion approximation; sampling back with {@link DdimScheduler} at the same N and spacing retraces
  * the path exactly when eps does not change between neighbouring timesteps. Default spacing "leading".
  */
-public final class DdimInverseScheduler implements Scheduler {
-    private final SchedulerConfig config;
-    private final TrainingSchedule schedule;
+public final class DdimInverseScheduler extends IntegerTimestepScheduler {
     private final float[] alphasCumprod;
     private final float initialAlphaCumprod;
-    private final TimestepSpacing spacing;
-    private int[] timesteps = new int[0];
 
     public DdimInverseScheduler(SchedulerConfig config) {
-        this.config = config;
-        this.schedule = TrainingSchedule.of(config);
+        super(config, TimestepSpacing.LEADING);
         this.alphasCumprod = schedule.alphasCumprod();
         this.initialAlphaCumprod = config.setAlphaToOneOrDefault() ? 1f : alphasCumprod[0];
-        this.spacing = config.timestepSpacingOr(TimestepSpacing.LEADING);
     }
-
-    public TimestepSpacing spacing() { return spacing; }
-
-    @Override public SchedulerConfig config() { return config; }
-
-    @Override public TrainingSchedule trainingSchedule() { return schedule; }
 
     @Override
     public void setTimesteps(int numInferenceSteps) {
         timesteps = TimestepTables.ddimInverse(spacing, numInferenceSteps, config.numTrainTimesteps(), config.stepsOffset());
     }
-
-    @Override public int numSteps() { return timesteps.length; }
-
-    @Override
-    public float timestep(int stepIndex) {
-        checkStep(stepIndex);
-        return timesteps[stepIndex];
-    }
-
-    @Override
-    public float[] timesteps() {
-        float[] t = new float[timesteps.length];
-        for (int i = 0; i < t.length; i++) t[i] = timesteps[i];
-        return t;
-    }
-
-    /** The integer timesteps, ascending. */
-    public int[] integerTimesteps() { return timesteps.clone(); }
-
-    @Override public float initNoiseSigma() { return 1f; }
-
-    @Override public float modelInputDivisor(int stepIndex) { return 1f; }
 
     @Override public void reset() {}
 

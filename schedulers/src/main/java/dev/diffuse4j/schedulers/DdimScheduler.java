@@ -12,14 +12,10 @@ import dev.diffuse4j.schedulers.noise.NoiseSource;
  * </pre>
  * Default spacing "leading". Stateless between steps.
  */
-public final class DdimScheduler implements Scheduler {
-    private final SchedulerConfig config;
-    private final TrainingSchedule schedule;
+public final class DdimScheduler extends IntegerTimestepScheduler {
     private final float[] alphasCumprod;
     private final float finalAlphaCumprod;
-    private final TimestepSpacing spacing;
     private final float eta;
-    private int[] timesteps = new int[0];
 
     /** Deterministic DDIM (eta = 0). */
     public DdimScheduler(SchedulerConfig config) {
@@ -29,49 +25,18 @@ public final class DdimScheduler implements Scheduler {
     /** DDIM with noise weight {@code eta} (0 deterministic, 1 DDPM-like); eta &gt; 0 needs a noise source at each step. */
     public DdimScheduler(SchedulerConfig config, float eta) {
         if (!(eta >= 0)) throw new IllegalArgumentException("DDIM eta must be >= 0, got " + eta);
-        this.config = config;
-        this.schedule = TrainingSchedule.of(config);
+        super(config, TimestepSpacing.LEADING);
         this.alphasCumprod = schedule.alphasCumprod();
         this.finalAlphaCumprod = config.setAlphaToOneOrDefault() ? 1f : alphasCumprod[0];
-        this.spacing = config.timestepSpacingOr(TimestepSpacing.LEADING);
         this.eta = eta;
     }
 
     public float eta() { return eta; }
 
-    /** The spacing in effect (the config's, or DDIM's default "leading"). */
-    public TimestepSpacing spacing() { return spacing; }
-
-    @Override public SchedulerConfig config() { return config; }
-
-    @Override public TrainingSchedule trainingSchedule() { return schedule; }
-
     @Override
     public void setTimesteps(int numInferenceSteps) {
         timesteps = TimestepTables.ddim(spacing, numInferenceSteps, config.numTrainTimesteps(), config.stepsOffset());
     }
-
-    @Override public int numSteps() { return timesteps.length; }
-
-    @Override
-    public float timestep(int stepIndex) {
-        checkStep(stepIndex);
-        return timesteps[stepIndex];
-    }
-
-    @Override
-    public float[] timesteps() {
-        float[] t = new float[timesteps.length];
-        for (int i = 0; i < t.length; i++) t[i] = timesteps[i];
-        return t;
-    }
-
-    /** The integer timesteps. */
-    public int[] integerTimesteps() { return timesteps.clone(); }
-
-    @Override public float initNoiseSigma() { return 1f; }
-
-    @Override public float modelInputDivisor(int stepIndex) { return 1f; }
 
     @Override public void reset() {}
 

@@ -18,12 +18,8 @@ import dev.diffuse4j.schedulers.noise.NoiseSource;
  * <p>Keeps the previous x0 estimate: steps must be taken in order (any starting step, for img2img);
  * {@link #reset()} or {@link #setTimesteps} starts over.
  */
-public final class DpmSolverMultistepScheduler implements Scheduler {
-    private final SchedulerConfig config;
-    private final TrainingSchedule schedule;
+public final class DpmSolverMultistepScheduler extends IntegerTimestepScheduler {
     private final float[] trainSigmas;
-    private final TimestepSpacing spacing;
-    private int[] timesteps = new int[0];
     private float[] sigmas = new float[0];
 
     // per-generation state
@@ -32,17 +28,9 @@ public final class DpmSolverMultistepScheduler implements Scheduler {
     private int lowerOrderSteps;
 
     public DpmSolverMultistepScheduler(SchedulerConfig config) {
-        this.config = config;
-        this.schedule = TrainingSchedule.of(config);
+        super(config, TimestepSpacing.LINSPACE);
         this.trainSigmas = schedule.sigmas();
-        this.spacing = config.timestepSpacingOr(TimestepSpacing.LINSPACE);
     }
-
-    public TimestepSpacing spacing() { return spacing; }
-
-    @Override public SchedulerConfig config() { return config; }
-
-    @Override public TrainingSchedule trainingSchedule() { return schedule; }
 
     @Override
     public void setTimesteps(int numInferenceSteps) {
@@ -83,30 +71,8 @@ public final class DpmSolverMultistepScheduler implements Scheduler {
         return abar.length - clipped;
     }
 
-    @Override public int numSteps() { return timesteps.length; }
-
-    @Override
-    public float timestep(int stepIndex) {
-        checkStep(stepIndex);
-        return timesteps[stepIndex];
-    }
-
-    @Override
-    public float[] timesteps() {
-        float[] t = new float[timesteps.length];
-        for (int i = 0; i < t.length; i++) t[i] = timesteps[i];
-        return t;
-    }
-
-    /** The integer timesteps. */
-    public int[] integerTimesteps() { return timesteps.clone(); }
-
     /** The sigma table: one per step plus the final sigma. */
     public float[] sigmas() { return sigmas.clone(); }
-
-    @Override public float initNoiseSigma() { return 1f; }
-
-    @Override public float modelInputDivisor(int stepIndex) { return 1f; }
 
     @Override
     public void reset() {
