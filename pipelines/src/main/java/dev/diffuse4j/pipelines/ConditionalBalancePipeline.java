@@ -57,13 +57,13 @@ public final class ConditionalBalancePipeline {
         return styleAligned.generate(prompts, base, sa, listener, control);
     }
 
-    /** A ranking made for another UNet (SDXL's 70 layers on SD1.5) would silently share nowhere: refuse it. */
+    /** A ranking made for another UNet (SDXL's 70 layers on SD1.5) would share in the wrong places or nowhere: refuse it. */
     static void checkRanking(LayerRanking ranking, List<LayerInfo> layers) {
         Set<String> self = new HashSet<>();
         for (LayerInfo l : layers) if (l.isSelf()) self.add(l.name());
         List<String> unknown = ranking.layerNames().stream().filter(n -> !self.contains(n)).toList();
-        if (unknown.size() == ranking.layerNames().size())
-            throw new IllegalArgumentException("the ranking names none of this UNet's " + self.size() + " self-attention layers (first: "
-                    + ranking.layerNames().get(0) + "); it was made for another model");
+        if (!unknown.isEmpty())
+            throw new IllegalArgumentException("the ranking names " + unknown.size() + " of its " + ranking.layerNames().size()
+                    + " layers that are not self-attention layers of this UNet (first: " + unknown.get(0) + "); it was made for another model");
     }
 }
