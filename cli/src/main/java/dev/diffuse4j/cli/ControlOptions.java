@@ -8,16 +8,24 @@ import dev.diffuse4j.pipelines.image.Images;
 import dev.diffuse4j.pipelines.image.RgbImage;
 import picocli.CommandLine.Option;
 
+import dev.diffuse4j.pipelines.hub.HubDownloader;
+import dev.diffuse4j.pipelines.hub.HubRepoId;
+
 import java.io.IOException;
 import java.io.PrintWriter;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.LinkedHashSet;
+import java.util.List;
 import java.util.Locale;
+import java.util.Set;
 
 /** ControlNet options: which ControlNet, the control image, the conditioning scale. */
 final class ControlOptions {
     @Option(names = "--controlnet", paramLabel = "MODEL",
-            description = "ControlNet: a diffusers ControlNetModel folder (config.json + diffusion_pytorch_model[.fp16].safetensors), "
-                    + "an original control_*.safetensors file, or 'fake' (deterministic, with --fake-weights)")
+            description = "ControlNet: a diffusers ControlNetModel folder (config.json + diffusion_pytorch_model[.fp16].safetensors) or its "
+                    + "Hugging Face repo id, an original control_*.safetensors file, or 'fake' (deterministic, with --fake-weights)")
     String controlnet;
 
     @Option(names = "--control", paramLabel = "IMAGE", description = "control image (depth, soft-edge, canny map...), resized to the output size")
@@ -40,6 +48,29 @@ final class ControlOptions {
 
     RgbImage image() throws IOException { return Images.read(control); }
 
+    /** A local path, or a hub repo id (e.g. lllyasviel/control_v11f1p_sd15_depth) downloaded into the hub cache. */
+    private Path resolve(boolean fp16, PrintWriter err) {
+        Path p = Path.of(controlnet);
+        if (Files.exists(p) || !HubRepoId.looksLikeRepoId(controlnet)) return p;
+        try {
+            return HubDownloader.fromEnvironment((file, done, total) -> {
+                if (done == total) err.printf(Locale.ROOT, "downloaded %s (%.1f MB)%n", file, total / 1e6);
+            }).download(controlnet, "main", files -> hubFiles(files, fp16));
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot download ControlNet " + controlnet + ": " + e.getMessage(), e);
+        }
+    }
+
+    /** From a ControlNet repo: config.json and one weights file (fp16 first with --fp16, else full precision first). */
+    static Set<String> hubFiles(List<String> files, boolean fp16) {
+        List<String> order = fp16 ? List.of("diffusion_pytorch_model.fp16.safetensors", "diffusion_pytorch_model.safetensors")
+                : List.of("diffusion_pytorch_model.safetensors", "diffusion_pytorch_model.fp16.safetensors");
+        if (!files.contains("config.json")) throw new IllegalArgumentException("the repo has no config.json at its root: not a diffusers ControlNetModel");
+        for (String w : order)
+            if (files.contains(w)) return new LinkedHashSet<>(List.of("config.json", w));
+        throw new IllegalArgumentException("the repo has no diffusion_pytorch_model[.fp16].safetensors at its root (it holds " + files + ")");
+    }
+
     ControlNetModel load(ModelOptions model, StableDiffusion sd, PrintWriter err) {
         long t0 = System.nanoTime();
         ControlNetModel m;
@@ -47,7 +78,7 @@ final class ControlOptions {
             if (model.fakeWeights == null) throw new IllegalArgumentException("--controlnet fake needs --fake-weights (it makes the ControlNet of that fake model)");
             m = FakeModels.controlNet(model.fakeWeights, sd.device());
         } else {
-            m = ControlNetLoader.load(Path.of(controlnet), model.fp16, sd.unet().config(), sd.device());
+            m = ControlNetLoader.load(resolve(model.fp16, err), model.fp16, sd.unet().config(), sd.device());
         }
         err.printf(Locale.ROOT, "loaded ControlNet %s (%s) in %.1f s%n", controlnet, m.config().family().displayName(), (System.nanoTime() - t0) / 1e9);
         return m;

@@ -56,6 +56,18 @@ class ControlNetCommandsTest {
     }
 
     @Test
+    void aHubControlNetDownloadsItsConfigAndOneWeightsFile() {
+        var files = java.util.List.of("README.md", "config.json", "diffusion_pytorch_model.bin", "diffusion_pytorch_model.safetensors",
+                "diffusion_pytorch_model.fp16.safetensors", "images/control.png");
+        assertEquals(java.util.Set.of("config.json", "diffusion_pytorch_model.safetensors"), ControlOptions.hubFiles(files, false));
+        assertEquals(java.util.Set.of("config.json", "diffusion_pytorch_model.fp16.safetensors"), ControlOptions.hubFiles(files, true));
+        assertEquals(java.util.Set.of("config.json", "diffusion_pytorch_model.fp16.safetensors"),
+                ControlOptions.hubFiles(java.util.List.of("config.json", "diffusion_pytorch_model.fp16.safetensors"), false));
+        var e = assertThrows(IllegalArgumentException.class, () -> ControlOptions.hubFiles(java.util.List.of("config.json", "diffusion_pytorch_model.bin"), false));
+        assertTrue(e.getMessage().contains("diffusion_pytorch_model"), e.getMessage());
+    }
+
+    @Test
     void generateRefusesHalfAControlNetSetup() throws Exception {
         String[] common = {"generate", "--fake-weights", "tiny-sd15", "--prompt", "a fox", "--steps", "1", "--size", "64", "--out", tmp.resolve("x.png").toString()};
         assertRefused(run(concat(common, "--control", controlImage().toString())), "--control IMAGE needs --controlnet MODEL");
