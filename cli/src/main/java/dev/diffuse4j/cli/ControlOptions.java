@@ -31,7 +31,7 @@ final class ControlOptions {
     @Option(names = "--control", paramLabel = "IMAGE", description = "control image (depth, soft-edge, canny map...), resized to the output size")
     Path control;
 
-    @Option(names = "--control-scale", paramLabel = "S", description = "ControlNet conditioning scale")
+    @Option(names = "--control-scale", paramLabel = "S", description = "ControlNet conditioning scale (default: 1.0; balance: 0.8)")
     Double controlScale;
 
     boolean given() { return controlnet != null || control != null; }
