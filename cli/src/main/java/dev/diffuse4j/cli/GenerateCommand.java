@@ -46,6 +46,9 @@ final class GenerateCommand implements Callable<Integer> {
     @Option(names = "--strength", defaultValue = "0.75", description = "image-to-image strength in (0, 1] (default: ${DEFAULT-VALUE})")
     double strength;
 
+    @Mixin
+    ControlOptions controlOptions = new ControlOptions();
+
     @Option(names = "--sdxl-sizes", paramLabel = "OH,OW,CT,CL,TH,TW", split = ",",
             description = "SDXL micro-conditioning: original size, crop top-left, target size (default: the image size, no crop)")
     int[] sdxlSizes;
@@ -67,11 +70,21 @@ final class GenerateCommand implements Callable<Integer> {
             b.sdxlSizes(sdxlSizes[0], sdxlSizes[1], sdxlSizes[2], sdxlSizes[3], sdxlSizes[4], sdxlSizes[5]);
         }
         GenerationRequest request = b.build();
+        controlOptions.check(false, "");
+        var controlImage = controlOptions.given() ? controlOptions.image() : null;
         VaeDecoding.Tiling tiling = VaeDecoding.Tiling.valueOf(vaeTiling.toUpperCase(Locale.ROOT));
         List<Path> targets = Outputs.paths(out, images);
         try (StableDiffusion sd = modelOptions.load(err)) {
             StableDiffusionPipeline pipeline = new StableDiffusionPipeline(sd).vaeTiling(tiling);
-            GenerationResult result = pipeline.generate(request, new CliListener(err, "generate"));
+            GenerationResult result;
+            if (controlImage == null) {
+                result = pipeline.generate(request, new CliListener(err, "generate"));
+            } else {
+                try (var cn = controlOptions.load(modelOptions, sd, err)) {
+                    var control = dev.diffuse4j.pipelines.Control.of(cn, controlImage, controlOptions.scale(1.0));
+                    result = pipeline.generate(request, new CliListener(err, "generate"), dev.diffuse4j.pipelines.LatentHook.NONE, control);
+                }
+            }
             for (int i = 0; i < targets.size(); i++) {
                 Png.write(targets.get(i), result.images().get(i), Map.of("parameters", result.parameters(i)));
                 stdout.println(targets.get(i));

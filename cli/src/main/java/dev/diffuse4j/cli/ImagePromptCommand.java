@@ -44,10 +44,13 @@ final class ImagePromptCommand implements Callable<Integer> {
     @Mixin
     SamplingOptions sampling = new SamplingOptions();
 
+    @Mixin
+    ControlOptions controlOptions = new ControlOptions();
+
     @Option(names = "-n", defaultValue = "1", description = "number of images (default: ${DEFAULT-VALUE})")
     int images;
 
-    @Option(names = "--stratified-steps", description = "steps with Stratified Attention before KV concatenation (default: 10)")
+    @Option(names = "--stratified-steps", description = "steps with Stratified Attention before KV concatenation (default: 10, structure: 25)")
     Integer stratifiedSteps;
 
     @Option(names = "--lambda-img", defaultValue = "1.0", description = "lambda_P, weight of the image prompt (default: ${DEFAULT-VALUE})")
@@ -69,17 +72,31 @@ final class ImagePromptCommand implements Callable<Integer> {
     public Integer call() throws Exception {
         PrintWriter err = spec.commandLine().getErr(), stdout = spec.commandLine().getOut();
         String m = mode.toLowerCase(Locale.ROOT);
-        if (m.equals("structure"))
-            throw new IllegalArgumentException("--mode structure needs a ControlNet (depth/soft-edge), which diffuse4j does not load yet; use variation or cross-prompt");
-        if (!m.equals("variation") && !m.equals("cross-prompt"))
+        boolean structure = m.equals("structure");
+        if (!structure && !m.equals("variation") && !m.equals("cross-prompt"))
             throw new IllegalArgumentException("--mode must be variation, cross-prompt or structure, got '" + mode + "'");
+        if (structure) controlOptions.check(true, " for --mode structure (e.g. a depth or soft-edge ControlNet and map)");
+        else if (controlOptions.given()) throw new IllegalArgumentException("--controlnet/--control are for --mode structure");
         String inversion = inversionPrompt != null ? inversionPrompt : m.equals("variation") ? prompt.prompt : "";
-        var options = new ImagePromptPipeline.Options(stratifiedSteps != null ? stratifiedSteps : 10, lambdaImage, lambdaSelf, !naive, !noNoiseAdain);
+        int stratified = stratifiedSteps != null ? stratifiedSteps : structure ? ImagePromptPipeline.Options.structure().stratifiedSteps() : 10;
+        var options = new ImagePromptPipeline.Options(stratified, lambdaImage, lambdaSelf, !naive, !noNoiseAdain);
         var reference = Images.read(image);
-        GenerationRequest base = sampling.apply(GenerationRequest.builder(prompt.prompt)).negativePrompt(prompt.negative).images(images).build();
+        var controlImage = structure ? controlOptions.image() : null;
+        GenerationRequest.Builder b = sampling.apply(GenerationRequest.builder(prompt.prompt)).negativePrompt(prompt.negative).images(images);
+        if (structure && sampling.cfg == null) b.guidanceScale(5.0); // the authors' structure-guided setting
+        GenerationRequest base = b.build();
         List<Path> targets = Outputs.paths(out, images + 1);
         try (StableDiffusion sd = modelOptions.load(err)) {
-            GenerationResult r = new ImagePromptPipeline(sd).generate(reference, inversion, base, options, new GenerateCommand.CliListener(err, "image-prompt"));
+            var listener = new GenerateCommand.CliListener(err, "image-prompt");
+            GenerationResult r;
+            if (!structure) {
+                r = new ImagePromptPipeline(sd).generate(reference, inversion, base, options, listener);
+            } else {
+                try (var cn = controlOptions.load(modelOptions, sd, err)) {
+                    r = new ImagePromptPipeline(sd).generate(reference, inversion, base, options, listener,
+                            ImagePromptPipeline.structureControl(cn, controlImage, controlOptions.scale(1.0)));
+                }
+            }
             for (int i = 0; i < targets.size(); i++) {
                 String params = r.parameters(i) + String.format(Locale.ROOT, ", InDetail-IP: %s, image %s, stratified steps %d, lambda_P %s, lambda_G %s, %s guidance",
                         m, image.getFileName(), options.stratifiedSteps(), lambdaImage, lambdaSelf, naive ? "conflicting" : "conflict-free");

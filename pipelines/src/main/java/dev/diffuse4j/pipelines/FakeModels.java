@@ -4,6 +4,10 @@ import dev.diffuse4j.model.clip.ClipActivation;
 import dev.diffuse4j.model.clip.ClipTextConfig;
 import dev.diffuse4j.model.clip.ClipTextModel;
 import dev.diffuse4j.model.clip.ClipWeightLayout;
+import dev.diffuse4j.model.controlnet.ControlNetConfig;
+import dev.diffuse4j.model.controlnet.ControlNetLoader;
+import dev.diffuse4j.model.controlnet.ControlNetModel;
+import dev.diffuse4j.model.controlnet.LdmControlNetMapping;
 import dev.diffuse4j.model.tokenizer.ByteLevelTokenizer;
 import dev.diffuse4j.model.tokenizer.ClipTokenizer;
 import dev.diffuse4j.model.tokenizer.PadToken;
@@ -50,6 +54,20 @@ public final class FakeModels {
                     withByteIds(ClipTextConfig.OPENCLIP_BIGG, 0), VaeConfig.SDXL, name, device);
             default -> throw new IllegalArgumentException("unknown fake model '" + name + "': choose one of " + String.join(", ", NAMES));
         };
+    }
+
+    /** A ControlNet on deterministic weights that fits the fake model of that name (a copy of its UNet's encoder). */
+    public static ControlNetModel controlNet(String name, Device device) {
+        ControlNetConfig c = switch (name.toLowerCase(Locale.ROOT)) {
+            case "tiny-sd15" -> ControlNetConfig.TINY_SD15;
+            case "tiny-sdxl" -> ControlNetConfig.TINY_SDXL;
+            case "sd15" -> ControlNetConfig.forUNet(UNetConfig.SD15);
+            case "sdxl" -> ControlNetConfig.forUNet(UNetConfig.SDXL_BASE);
+            default -> throw new IllegalArgumentException("unknown fake model '" + name + "': choose one of " + String.join(", ", NAMES));
+        };
+        try (DeterministicWeights w = new DeterministicWeights(LdmControlNetMapping.checkpointTensors(c, LdmControlNetMapping.PREFIX))) {
+            return ControlNetLoader.fromSingleFile(c, w, LdmControlNetMapping.PREFIX, device);
+        }
     }
 
     private static ClipTextConfig clip(int vocab, int hidden, int heads, int layers, boolean projection, int projDim, ClipActivation act) {

@@ -33,6 +33,14 @@ public final class ImagePromptPipeline {
      */
     public record Options(int stratifiedSteps, float lambdaImage, float lambdaSelf, boolean conflictFree, boolean noiseAdaIn) {
         public static Options defaults() { return new Options(10, 1f, 1f, true, true); }
+
+        /** Structure-guided generation: Stratified Attention for the first 25 steps. */
+        public static Options structure() { return new Options(25, 1f, 1f, true, true); }
+    }
+
+    /** The authors' structure guidance: ControlNet on the generated rows, only in the conditional branch for the first 10 steps. */
+    public static Control structureControl(dev.diffuse4j.model.controlnet.ControlNetModel model, RgbImage controlImage, double scale) {
+        return Control.of(model, controlImage, scale).withRows(Control.Rows.targetsCondOnlyFirst(10));
     }
 
     private final StableDiffusionPipeline pipeline;
@@ -45,6 +53,12 @@ public final class ImagePromptPipeline {
      * @return the reference reconstruction first, then the generated images
      */
     public GenerationResult generate(RgbImage image, String inversionPrompt, GenerationRequest base, Options o, StepListener listener) {
+        return generate(image, inversionPrompt, base, o, listener, null);
+    }
+
+    /** As above, with structure from a ControlNet ({@link #structureControl}); null = none. */
+    public GenerationResult generate(RgbImage image, String inversionPrompt, GenerationRequest base, Options o, StepListener listener,
+                                     Control control) {
         StableDiffusion sd = pipeline.model();
         int width = base.width() > 0 ? base.width() : sd.defaultSize(), height = base.height() > 0 ? base.height() : sd.defaultSize();
         GenerationRequest ddim = base.toBuilder().sampler("ddim").eta(0).size(width, height).build();
@@ -73,7 +87,7 @@ public final class ImagePromptPipeline {
                 @Override
                 public float[] afterStep(int step, float[] latents, int perItem) { return replay.afterStep(step, latents, perItem); }
             };
-            return pipeline.generate(ddim.toBuilder().batchPrompts(prompts).build(), listener, hook);
+            return pipeline.generate(ddim.toBuilder().batchPrompts(prompts).build(), listener, hook, control);
         } finally {
             unet.processors().reset();
         }

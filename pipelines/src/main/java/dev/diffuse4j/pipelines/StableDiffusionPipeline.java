@@ -47,7 +47,10 @@ public final class StableDiffusionPipeline {
     public GenerationResult generate(GenerationRequest req, StepListener listener) { return generate(req, listener, LatentHook.NONE); }
 
     /** As {@link #generate(GenerationRequest, StepListener)}, with a hook that may rewrite latents between steps. */
-    public GenerationResult generate(GenerationRequest req, StepListener listener, LatentHook hook) {
+    public GenerationResult generate(GenerationRequest req, StepListener listener, LatentHook hook) { return generate(req, listener, hook, null); }
+
+    /** As {@link #generate(GenerationRequest, StepListener, LatentHook)}, steered by a ControlNet (null = none). */
+    public GenerationResult generate(GenerationRequest req, StepListener listener, LatentHook hook, Control control) {
         int f = model.vaeScaleFactor();
         int width = req.width() > 0 ? req.width() : model.defaultSize(), height = req.height() > 0 ? req.height() : model.defaultSize();
         if (width % f != 0 || height % f != 0)
@@ -60,6 +63,7 @@ public final class StableDiffusionPipeline {
         try (Scope scope = Scope.open()) {
             long t0 = System.nanoTime();
             Conditioning cond = conditioning(req, n, guided, width, height, listener);
+            ControlStage controlStage = control == null ? null : ControlStage.prepare(control, model.unet().config(), width, height, model.device());
             seconds.put("text encoder", phase(listener, "text encoder", t0));
 
             Scheduler scheduler = Samplers.create(req.sampler(), model.scheduler());
@@ -90,6 +94,7 @@ public final class StableDiffusionPipeline {
                     UNetInput in = UNetInput.of(x, scheduler.timestep(i), cond.context)
                             .withStep(StepContext.of(i - start, total, scheduler.timestep(i)));
                     if (model.isXl()) in = in.withTextTime(cond.pooled, cond.timeIds);
+                    if (controlStage != null) in = controlStage.apply(in, i - start, total, scheduler.timestep(i), n, guided);
                     out = host(model.unet().forward(in));
                 }
                 float[] eps = guided ? Guidance.apply(out, n, g, req.guidanceRescale()) : out;
@@ -103,7 +108,8 @@ public final class StableDiffusionPipeline {
             List<RgbImage> rgb = Pixels.toRgb(images.device().isCpu() ? images : Ops.to(images, Device.CPU));
             seconds.put("vae decode", phase(listener, "vae decode", t0));
             List<String> params = new java.util.ArrayList<>();
-            for (int i = 0; i < n; i++) params.add(parameters(req, req.prompts().get(i), g, width, height));
+            for (int i = 0; i < n; i++)
+                params.add(parameters(req, req.prompts().get(i), g, width, height) + (controlStage != null ? ", " + controlStage.describe() : ""));
             return new GenerationResult(rgb, params, seconds);
         }
     }

@@ -50,7 +50,12 @@ public final class StyleAlignedPipeline {
      * @param base    sampling settings (its prompt and image count are replaced by {@code prompts})
      */
     public GenerationResult generate(List<String> prompts, GenerationRequest base, Options o, StepListener listener) {
-        return generate(prompts, base, o, listener, LatentHook.NONE);
+        return generate(prompts, base, o, listener, LatentHook.NONE, null);
+    }
+
+    /** As {@link #generate(List, GenerationRequest, Options, StepListener)}, with ControlNet structure (Conditional Balance). */
+    public GenerationResult generate(List<String> prompts, GenerationRequest base, Options o, StepListener listener, Control control) {
+        return generate(prompts, base, o, listener, LatentHook.NONE, control);
     }
 
     /**
@@ -75,10 +80,11 @@ public final class StyleAlignedPipeline {
         List<String> batch = new java.util.ArrayList<>();
         batch.add(referencePrompt);
         batch.addAll(prompts);
-        return generate(batch, ddim, o, listener, DdimInversion.replay(trajectory, 0));
+        return generate(batch, ddim, o, listener, DdimInversion.replay(trajectory, 0), null);
     }
 
-    private GenerationResult generate(List<String> prompts, GenerationRequest base, Options o, StepListener listener, LatentHook hook) {
+    private GenerationResult generate(List<String> prompts, GenerationRequest base, Options o, StepListener listener, LatentHook hook,
+                                      Control control) {
         if (prompts.size() < 2) throw new IllegalArgumentException("style-aligned needs at least two prompts: the reference and one target");
         var unet = pipeline.model().unet();
         boolean guided = pipeline.guidanceScale(base) > 1;
@@ -90,7 +96,7 @@ public final class StyleAlignedPipeline {
         int shared = unet.processors().install(Layers.self().and(o.layers()), processor);
         if (shared == 0) throw new IllegalArgumentException("the layer selection matches no self-attention layer of this UNet");
         try {
-            return pipeline.generate(base.toBuilder().batchPrompts(prompts).build(), listener, hook);
+            return pipeline.generate(base.toBuilder().batchPrompts(prompts).build(), listener, hook, control);
         } finally {
             unet.processors().reset();
         }

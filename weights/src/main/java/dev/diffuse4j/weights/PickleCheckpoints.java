@@ -11,12 +11,12 @@ import java.util.Set;
  * Recognises PyTorch pickle checkpoints (.ckpt/.pt/.pth/.bin, zip archives holding a pickle, or raw
  * pickle streams) and refuses them with the reason and the one-time conversion to safetensors.
  */
-final class PickleCheckpoints {
+public final class PickleCheckpoints {
     static final Set<String> PICKLE_EXTENSIONS = Set.of("ckpt", "pt", "pth", "bin", "pkl", "pickle");
 
     private PickleCheckpoints() {}
 
-    static boolean hasPickleExtension(Path p) {
+    public static boolean hasPickleExtension(Path p) {
         return PICKLE_EXTENSIONS.contains(extension(p));
     }
 
@@ -27,7 +27,7 @@ final class PickleCheckpoints {
     }
 
     /** "zip archive", "pickle stream", or null when the first bytes are neither (or look like safetensors). */
-    static String sniff(Path p) {
+    public static String sniff(Path p) {
         byte[] head = new byte[9];
         int n;
         try (InputStream in = Files.newInputStream(p)) {
@@ -44,7 +44,7 @@ final class PickleCheckpoints {
     }
 
     /** The refusal for a pickle file: why, and how to convert it. */
-    static WeightsException refusal(Path p, String what) {
+    public static WeightsException refusal(Path p, String what) {
         String name = p.getFileName() == null ? "model.ckpt" : p.getFileName().toString();
         String out = name.contains(".") ? name.substring(0, name.lastIndexOf('.')) + ".safetensors" : name + ".safetensors";
         return new WeightsException(p + " is a PyTorch pickle checkpoint (" + what + "). diffuse4j does not load pickles: "

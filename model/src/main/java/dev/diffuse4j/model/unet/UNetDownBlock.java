@@ -28,8 +28,8 @@ public final class UNetDownBlock {
         this.downsampler = downsampler;
     }
 
-    /** Block {@code index} of the config; p is the store's root. */
-    static UNetDownBlock of(Params root, UNetConfig c, int index, Function<String, LayerInfo> layers) {
+    /** Block {@code index} of the config; p is the store's root (public: ControlNet builds the same encoder). */
+    public static UNetDownBlock of(Params root, UNetConfig c, int index, Function<String, LayerInfo> layers) {
         Params p = root.at("down_blocks").at(index);
         int in = index == 0 ? c.channels(0) : c.channels(index - 1), out = c.channels(index);
         List<ResnetBlock2D> resnets = new ArrayList<>();

@@ -28,6 +28,16 @@ public final class UNetLayers {
         return Collections.unmodifiableList(out);
     }
 
+    /** The encoder's layers only (down blocks, then mid block), as a ControlNet registers them. */
+    public static List<LayerInfo> encoder(UNetConfig c, int height, int width) {
+        List<LayerInfo> out = new ArrayList<>();
+        int[] counts = new int[2];
+        for (int b = 0; b < c.levels(); b++)
+            if (c.downHasAttention(b)) add(out, counts, c, Block.DOWN, b, b, c.layersPerBlock(), height, width);
+        add(out, counts, c, Block.MID, 0, c.levels() - 1, 1, height, width);
+        return Collections.unmodifiableList(out);
+    }
+
     private static void add(List<LayerInfo> out, int[] counts, UNetConfig c, Block block, int blockIndex, int level,
                             int attentions, int height, int width) {
         String prefix = block == Block.MID ? "mid_block" : (block == Block.DOWN ? "down_blocks." : "up_blocks.") + blockIndex;

@@ -18,7 +18,7 @@ public final class UNetMidBlock {
         this.resnet1 = resnet1;
     }
 
-    static UNetMidBlock of(Params root, UNetConfig c, Function<String, LayerInfo> layers) {
+    public static UNetMidBlock of(Params root, UNetConfig c, Function<String, LayerInfo> layers) {
         Params p = root.at("mid_block");
         int last = c.levels() - 1, ch = c.channels(last);
         return new UNetMidBlock(

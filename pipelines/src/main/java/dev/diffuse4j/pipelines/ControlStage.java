@@ -1,0 +1,128 @@
+package dev.diffuse4j.pipelines;
+
+import dev.diffuse4j.model.controlnet.ControlNetModel;
+import dev.diffuse4j.model.controlnet.ControlNetOutput;
+import dev.diffuse4j.model.unet.UNetConfig;
+import dev.diffuse4j.model.unet.UNetInput;
+import dev.diffuse4j.pipelines.image.Images;
+import dev.diffuse4j.pipelines.image.RgbImage;
+import dev.diffuse4j.runtime.Device;
+import dev.diffuse4j.runtime.Tensor;
+import dev.diffuse4j.runtime.ops.Ops;
+
+import java.awt.Graphics2D;
+import java.awt.RenderingHints;
+import java.awt.image.BufferedImage;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * Runs a {@link Control} inside the sampling loop: before each UNet call it runs the ControlNet on
+ * the selected rows only (same scaled latents, timestep and text conditioning as the UNet) and hands
+ * the UNet residuals with zeros in the other rows. Rows are independent in a plain ControlNet, so
+ * running a subset gives those rows exactly what a full-batch run would.
+ */
+final class ControlStage {
+    private final Control control;
+    private final Tensor image; // [1, H, W, 3] in [0, 1]
+
+    private ControlStage(Control control, Tensor image) {
+        this.control = control;
+        this.image = image;
+    }
+
+    /** Checks the ControlNet fits the UNet and prepares the image (in the caller's scope). */
+    static ControlStage prepare(Control control, UNetConfig unet, int width, int height, Device device) {
+        checkCompatible(control.model(), unet);
+        RgbImage rgb = resize(control.image(), width, height);
+        byte[] px = rgb.rgb();
+        float[] v = new float[px.length];
+        for (int i = 0; i < v.length; i++) v[i] = (px[i] & 0xFF) / 255f;
+        Tensor t = Tensor.of(v, 1, height, width, 3);
+        return new ControlStage(control, device.isCpu() ? t : Ops.to(t, device));
+    }
+
+    static void checkCompatible(ControlNetModel cn, UNetConfig unet) {
+        UNetConfig c = cn.config().unet();
+        if (c.hasTextTime() != unet.hasTextTime() || c.crossAttentionDim() != unet.crossAttentionDim()
+                || !c.blockOutChannels().equals(unet.blockOutChannels()) || c.layersPerBlock() != unet.layersPerBlock())
+            throw new IllegalArgumentException("the ControlNet (" + cn.config().family().displayName() + ", widths " + c.blockOutChannels()
+                    + ", context " + c.crossAttentionDim() + ") does not fit this model's UNet (widths " + unet.blockOutChannels()
+                    + ", context " + unet.crossAttentionDim() + (unet.hasTextTime() ? ", SDXL" : ", SD1.x") + ")");
+        if (cn.config().conditioningChannels() != 3)
+            throw new IllegalArgumentException("the ControlNet takes " + cn.config().conditioningChannels() + "-channel control images; only RGB (3) is supported");
+    }
+
+    /** The UNet input with this step's residuals (tensors land in the caller's scope). */
+    UNetInput apply(UNetInput in, int step, int numSteps, double timestep, int items, boolean guided) {
+        Control.Level level = control.schedule().at(step, numSteps, timestep);
+        boolean[] rows = control.rows().select(step, items, guided);
+        int batch = in.sample().dim(0);
+        if (rows.length != batch) throw new IllegalStateException("ControlNet row selection has " + rows.length + " rows for a batch of " + batch);
+        int[] chosen = chosen(rows);
+        if (chosen.length == 0) level = Control.Level.OFF;
+        control.listener().onControl(step, timestep, level, level == Control.Level.OFF ? 0 : chosen.length);
+        if (level == Control.Level.OFF) return in;
+
+        UNetInput sub = UNetInput.of(gather(in.sample(), chosen), in.timesteps().length == 1 ? in.timesteps() : pick(in.timesteps(), chosen),
+                gather(in.context(), chosen)).withStep(in.step());
+        if (in.y() != null) sub = sub.withY(gather(in.y(), chosen));
+        else if (in.textEmbeds() != null) sub = sub.withTextTime(gather(in.textEmbeds(), chosen), gather(in.timeIds(), chosen));
+        Tensor cond = chosen.length == 1 ? image : Ops.concat(java.util.Collections.nCopies(chosen.length, image), 0);
+        ControlNetOutput r = control.model().forward(sub, cond, (float) control.scale());
+        Tensor mid = scatter(r.mid(), rows);
+        if (level == Control.Level.MID_ONLY) return in.withControl(null, mid);
+        List<Tensor> down = new ArrayList<>();
+        for (Tensor d : r.down()) down.add(scatter(d, rows));
+        return in.withControl(down, mid);
+    }
+
+    private static int[] chosen(boolean[] rows) {
+        int n = 0;
+        for (boolean b : rows) if (b) n++;
+        int[] out = new int[n];
+        for (int i = 0, j = 0; i < rows.length; i++) if (rows[i]) out[j++] = i;
+        return out;
+    }
+
+    private static float[] pick(float[] v, int[] rows) {
+        float[] out = new float[rows.length];
+        for (int i = 0; i < rows.length; i++) out[i] = v[rows[i]];
+        return out;
+    }
+
+    private static Tensor gather(Tensor x, int[] rows) {
+        if (rows.length == x.dim(0)) return x;
+        List<Tensor> parts = new ArrayList<>();
+        for (int r : rows) parts.add(x.slice(0, r, r + 1));
+        return Ops.concat(parts, 0);
+    }
+
+    /** Rows of {@code sub} at the selected positions, zeros elsewhere. */
+    private static Tensor scatter(Tensor sub, boolean[] rows) {
+        if (sub.dim(0) == rows.length) return sub;
+        int[] one = sub.shape();
+        one[0] = 1;
+        Tensor zero = Ops.full(sub.device(), sub.dtype(), 0f, one);
+        List<Tensor> parts = new ArrayList<>();
+        for (int i = 0, j = 0; i < rows.length; i++) parts.add(rows[i] ? sub.slice(0, j, ++j) : zero);
+        return Ops.concat(parts, 0);
+    }
+
+    /** diffusers resizes the control image to the output size without cropping; bicubic here (PIL uses Lanczos). */
+    static RgbImage resize(RgbImage img, int width, int height) {
+        if (img.width() == width && img.height() == height) return img;
+        BufferedImage dst = new BufferedImage(width, height, BufferedImage.TYPE_INT_RGB);
+        Graphics2D g = dst.createGraphics();
+        g.setRenderingHint(RenderingHints.KEY_INTERPOLATION, RenderingHints.VALUE_INTERPOLATION_BICUBIC);
+        g.drawImage(Images.toBuffered(img), 0, 0, width, height, null);
+        g.dispose();
+        return Images.fromBuffered(dst);
+    }
+
+    /** A short description for PNG parameters. */
+    String describe() {
+        return "ControlNet: scale " + control.scale() + ", " + control.model().config().family().displayName();
+    }
+
+}
