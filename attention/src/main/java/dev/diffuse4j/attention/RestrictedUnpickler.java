@@ -91,7 +91,7 @@ public final class RestrictedUnpickler {
                 }
                 case 'l' -> push(at, new ArrayList<>(popMark(at, "LIST"))); // LIST
                 case 't' -> push(at, Collections.unmodifiableList(popMark(at, "TUPLE"))); // TUPLE
-                case 0x85 -> push(at, List.of(nullable(pop(at)))); // TUPLE1
+                case 0x85 -> push(at, Collections.singletonList(pop(at))); // TUPLE1
                 case 0x86 -> { // TUPLE2
                     Object b = pop(at), a = pop(at);
                     push(at, Collections.unmodifiableList(Arrays.asList(a, b)));
@@ -302,8 +302,6 @@ public final class RestrictedUnpickler {
         if (k == null || k instanceof String || k instanceof Long || k instanceof BigInteger || k instanceof Double || k instanceof Boolean) return k;
         throw error(at, "dict key " + describe(k) + " (only str and numbers are accepted)");
     }
-
-    private static Object nullable(Object o) { return o; }
 
     private int u8(int at) throws IOException {
         if (pos >= data.length) throw error(at, "truncated argument");

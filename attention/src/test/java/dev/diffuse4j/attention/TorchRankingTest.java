@@ -101,6 +101,15 @@ class TorchRankingTest {
         assertEquals(List.of(1.5, -3L, 0.25), RestrictedUnpickler.load(p, "hand"));
     }
 
+    @Test
+    void plainPythonValuesDecode() throws IOException {
+        // [(None,), True, 2**70, -1] with TUPLE1, NEWTRUE and LONG1
+        byte[] p = {(byte) 0x80, 2, ']', '(', 'N', (byte) 0x85, (byte) 0x88, (byte) 0x8a, 9, 0, 0, 0, 0, 0, 0, 0, 0, 0x40,
+                (byte) 0x8a, 1, (byte) 0xff, 'e', '.'};
+        assertEquals(Arrays.asList(java.util.Collections.singletonList(null), true, java.math.BigInteger.ONE.shiftLeft(70), -1L),
+                RestrictedUnpickler.load(p, "hand"));
+    }
+
     private static byte[] scalar(String code, String order, byte[] raw) {
         return concat(str("numpy.core.multiarray"), str("scalar"), new byte[]{(byte) 0x93},
                 str("numpy"), str("dtype"), new byte[]{(byte) 0x93}, str(code), new byte[]{(byte) 0x89, (byte) 0x88, (byte) 0x87, 'R', '('},
