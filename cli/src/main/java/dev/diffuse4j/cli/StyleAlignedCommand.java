@@ -65,7 +65,7 @@ final class StyleAlignedCommand implements Callable<Integer> {
     String layers;
 
     @Option(names = "--rankings", paramLabel = "FILE",
-            description = "Conditional Balance: a per-timestep layer ranking (JSON: layer_names + stats{t: {q, k[, v]}}); share only in its top --lambda-s layers")
+            description = "Conditional Balance: a per-timestep layer ranking (JSON: layer_names + stats{t: {q, k[, v]}}, e.g. from analyze-layers, or the authors' torch.save file); share only in its top --lambda-s layers")
     Path rankings;
 
     @Option(names = "--lambda-s", defaultValue = "0.43", description = "with --rankings: fraction of ranked layers that share (default: ${DEFAULT-VALUE})")

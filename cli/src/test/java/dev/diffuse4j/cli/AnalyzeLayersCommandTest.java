@@ -40,6 +40,13 @@ class AnalyzeLayersCommandTest {
         }
         assertTrue(Files.exists(images.resolve("s0-01-1-target.png")), "images of the last style and sample");
 
+        // with 2 samples per style the authors' window (style * 2) is the right one: the same ranking
+        Path published = tmp.resolve("published.json");
+        r = run("analyze-layers", "--fake-weights", "tiny-sd15", "--steps", "3", "--size", "64", "--seed", "1",
+                "--styles", "2", "--samples", "2", "--published-window", "--out", published.toString());
+        assertEquals(0, r.exit(), r.err());
+        assertEquals(Files.readString(ranking), Files.readString(published));
+
         Path set = tmp.resolve("cb");
         r = run("style-aligned", "--fake-weights", "tiny-sd15", "--steps", "3", "--size", "64", "--prompt", "a cat", "--prompt", "a dog",
                 "--rankings", ranking.toString(), "--lambda-s", "0.5", "--out", set.toString());
