@@ -18,7 +18,9 @@ import java.util.TreeMap;
  * A per-timestep sensitivity ranking of self-attention layers (Conditional Balance): for each analysed
  * timestep, a score per layer for queries and keys (and optionally values); lower = more
  * style-sensitive. JSON: {@code {"layer_names": [...], "stats": {"981": {"q": [...], "k": [...], "v": [...]}, ...}}},
- * the format of the authors' published rankings converted from their torch archives.
+ * the format of the authors' published rankings converted from their torch archives. {@link #read} also
+ * reads those archives themselves ({@code torch.save} zips holding the same structure; see
+ * {@link TorchArchive}), choosing the format by the file's content.
  */
 public final class LayerRanking {
     /** Scores of one timestep, index-aligned with {@link #layerNames()}; {@code v} may be null. */
@@ -45,8 +47,17 @@ public final class LayerRanking {
                     + " scores for " + layerNames.size() + " layers");
     }
 
-    public static LayerRanking read(Path json) throws IOException {
-        if (!Files.isRegularFile(json)) throw new IOException("ranking file " + json + " does not exist");
+    /** Reads a ranking file: our JSON, or the authors' torch.save archive (told apart by content). */
+    public static LayerRanking read(Path file) throws IOException {
+        if (!Files.isRegularFile(file)) throw new IOException("ranking file " + file + " does not exist");
+        byte[] head;
+        try (var in = Files.newInputStream(file)) {
+            head = in.readNBytes(4);
+        }
+        return TorchArchive.isZip(head) ? fromPickle(TorchArchive.load(file), file) : readJson(file);
+    }
+
+    private static LayerRanking readJson(Path json) throws IOException {
         JsonNode root;
         try {
             root = new ObjectMapper().readTree(json.toFile());
@@ -57,10 +68,7 @@ public final class LayerRanking {
         if (!names.isArray() || !stats.isObject())
             throw new IOException(json + ": expected {\"layer_names\": [...], \"stats\": {timestep: {\"q\": [...], \"k\": [...]}}}");
         List<String> layers = new ArrayList<>();
-        for (JsonNode n : names) { // diffusers attn_processors keys end in ".processor"; layers are named without it
-            String name = n.asText();
-            layers.add(name.endsWith(".processor") ? name.substring(0, name.length() - ".processor".length()) : name);
-        }
+        for (JsonNode n : names) layers.add(layerName(n.asText()));
         Map<Integer, Scores> byT = new TreeMap<>();
         for (Iterator<Map.Entry<String, JsonNode>> it = stats.fields(); it.hasNext(); ) {
             Map.Entry<String, JsonNode> e = it.next();
@@ -73,12 +81,80 @@ public final class LayerRanking {
             byT.put(t, new Scores(array(e.getValue().path("q")), array(e.getValue().path("k")),
                     e.getValue().has("v") ? array(e.getValue().path("v")) : null));
         }
+        return checked(layers, byT, json);
+    }
+
+    /** The structure of the authors' archives: {'layer_names': [str], 'stats': {t: {'q': [x], 'k': [x](, 'v')}}}. */
+    static LayerRanking fromPickle(Object root, Path file) throws IOException {
+        if (!(root instanceof Map<?, ?> m) || !(m.get("layer_names") instanceof List<?> names) || !(m.get("stats") instanceof Map<?, ?> stats))
+            throw new IOException(file + ": expected a dict {'layer_names': [...], 'stats': {timestep: {'q': [...], 'k': [...]}}}");
+        List<String> layers = new ArrayList<>();
+        for (Object n : names) {
+            if (!(n instanceof String s)) throw new IOException(file + ": layer name " + n + " is not a string");
+            layers.add(layerName(s));
+        }
+        Map<Integer, Scores> byT = new TreeMap<>();
+        for (var e : stats.entrySet()) {
+            int t = switch (e.getKey()) {
+                case Long l -> Math.toIntExact(l);
+                case Double d -> (int) Math.round(d);
+                case String s when s.matches("-?\\d+(\\.\\d*)?") -> (int) Math.round(Double.parseDouble(s));
+                case null, default -> throw new IOException(file + ": stats key " + e.getKey() + " is not a timestep");
+            };
+            if (!(e.getValue() instanceof Map<?, ?> s)) throw new IOException(file + ": stats[" + t + "] is not a dict of q/k/v scores");
+            byT.put(t, new Scores(numbers(s.get("q"), file, t, "q"), numbers(s.get("k"), file, t, "k"),
+                    s.containsKey("v") ? numbers(s.get("v"), file, t, "v") : null));
+        }
+        return checked(layers, byT, file);
+    }
+
+    private static double[] numbers(Object list, Path file, int t, String what) throws IOException {
+        if (list == null) return null;
+        if (!(list instanceof List<?> l)) throw new IOException(file + ": stats[" + t + "]['" + what + "'] is not a list");
+        double[] out = new double[l.size()];
+        for (int i = 0; i < out.length; i++) {
+            if (!(l.get(i) instanceof Number n) || l.get(i) instanceof java.math.BigInteger)
+                throw new IOException(file + ": stats[" + t + "]['" + what + "'][" + i + "] = " + l.get(i) + " is not a score");
+            out[i] = n.doubleValue();
+        }
+        return out;
+    }
+
+    private static LayerRanking checked(List<String> layers, Map<Integer, Scores> byT, Path file) throws IOException {
         try {
             return new LayerRanking(layers, byT);
         } catch (IllegalArgumentException e) {
-            throw new IOException(json + ": " + e.getMessage(), e);
+            throw new IOException(file + ": " + e.getMessage(), e);
         }
     }
+
+    /** diffusers attn_processors keys end in ".processor"; layers are named without it. */
+    private static String layerName(String name) {
+        return name.endsWith(".processor") ? name.substring(0, name.length() - ".processor".length()) : name;
+    }
+
+    /** Writes the JSON format {@link #read} reads (timesteps ascending, layer names as held). */
+    public void write(Path json) throws IOException {
+        ObjectMapper mapper = new ObjectMapper();
+        var root = mapper.createObjectNode();
+        var names = root.putArray("layer_names");
+        layerNames.forEach(names::add);
+        var byT = root.putObject("stats");
+        for (var e : stats.entrySet()) {
+            var s = byT.putObject(Integer.toString(e.getKey()));
+            put(s.putArray("q"), e.getValue().q());
+            put(s.putArray("k"), e.getValue().k());
+            if (e.getValue().v() != null) put(s.putArray("v"), e.getValue().v());
+        }
+        mapper.writerWithDefaultPrettyPrinter().writeValue(json.toFile(), root);
+    }
+
+    private static void put(com.fasterxml.jackson.databind.node.ArrayNode a, double[] xs) {
+        for (double x : xs) a.add(x);
+    }
+
+    /** The scores of the analysed timestep {@code t} exactly, or null. */
+    public Scores at(int t) { return stats.get(t); }
 
     private static double[] array(JsonNode a) {
         if (!a.isArray()) return null;

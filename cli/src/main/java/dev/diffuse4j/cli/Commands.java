@@ -15,5 +15,6 @@ final class Commands {
         cl.addSubcommand(new AttentionMapsCommand());
         cl.addSubcommand(new ImagePromptCommand());
         cl.addSubcommand(new BalanceCommand());
+        cl.addSubcommand(new AnalyzeLayersCommand());
     }
 }

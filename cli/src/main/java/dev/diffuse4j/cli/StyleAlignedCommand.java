@@ -65,11 +65,14 @@ final class StyleAlignedCommand implements Callable<Integer> {
     String layers;
 
     @Option(names = "--rankings", paramLabel = "FILE",
-            description = "Conditional Balance: a per-timestep layer ranking (JSON: layer_names + stats{t: {q, k[, v]}}); share only in its top --lambda-s layers")
+            description = "Conditional Balance: a per-timestep layer ranking (JSON: layer_names + stats{t: {q, k[, v]}}, e.g. from analyze-layers, or the authors' torch.save file); share only in its top --lambda-s layers")
     Path rankings;
 
     @Option(names = "--lambda-s", defaultValue = "0.43", description = "with --rankings: fraction of ranked layers that share (default: ${DEFAULT-VALUE})")
     double lambdaS;
+
+    @Option(names = "--shared-norm", description = "share GroupNorm statistics with the reference too (StyleAligned's share_group_norm; on in the authors' SD1.x notebook)")
+    boolean sharedNorm;
 
     @Option(names = "--out", required = true, paramLabel = "FOLDER", description = "folder for 0001.png (the reference), 0002.png, ...")
     Path out;
@@ -95,14 +98,14 @@ final class StyleAlignedCommand implements Callable<Integer> {
         GenerationRequest base = sampling.apply(GenerationRequest.builder(full.get(0))).negativePrompt(negative).build();
         try (StableDiffusion sd = modelOptions.load(err)) {
             var ranking = rankings != null ? dev.diffuse4j.attention.LayerRanking.read(rankings) : null;
-            var options = new StyleAlignedPipeline.Options(!noAdain, shareScale, shareShift, which, ranking, lambdaS);
+            var options = new StyleAlignedPipeline.Options(!noAdain, shareScale, shareShift, which, ranking, lambdaS).withSharedNorm(sharedNorm);
             var listener = new GenerateCommand.CliListener(err, "style-aligned");
             var pipeline = new StyleAlignedPipeline(sd);
             GenerationResult r = referenceImage == null ? pipeline.generate(full, base, options, listener)
                     : pipeline.generateFromImage(referenceImage, referencePrompt, inversionCfg, full, base, options, listener);
             for (int i = 0; i < targets.size(); i++) {
                 String params = r.parameters(i) + String.format(Locale.ROOT, ", StyleAligned: reference image 1, AdaIN %s, share scale %s, share shift %s, layers %s",
-                        noAdain ? "off" : "on", shareScale, shareShift, layers)
+                        noAdain ? "off" : "on", shareScale, shareShift, layers) + (sharedNorm ? ", shared GroupNorm" : "")
                         + (rankings != null ? String.format(Locale.ROOT, ", Conditional Balance: lambda_S %s of %s", lambdaS, rankings.getFileName()) : "");
                 Png.write(targets.get(i), r.images().get(i), Map.of("parameters", params));
                 stdout.println(targets.get(i));

@@ -26,10 +26,19 @@ public final class StyleAlignedPipeline {
      * @param balance     Conditional Balance: share only in the lambda_S most style-sensitive layers of this
      *                    per-timestep ranking (null = every selected layer at every step)
      * @param lambdaS     fraction of the ranked layers (or a count above 1)
+     * @param sharedNorm  StyleAligned's shared normalisation: every UNet GroupNorm takes its statistics jointly
+     *                    over the item and its half's reference (the authors' SD1.x notebook turns it on)
      */
     public record Options(boolean adain, float shareScale, float shareShift, Predicate<LayerInfo> layers,
-                          dev.diffuse4j.attention.LayerRanking balance, double lambdaS) {
+                          dev.diffuse4j.attention.LayerRanking balance, double lambdaS, boolean sharedNorm) {
+        public Options(boolean adain, float shareScale, float shareShift, Predicate<LayerInfo> layers,
+                       dev.diffuse4j.attention.LayerRanking balance, double lambdaS) {
+            this(adain, shareScale, shareShift, layers, balance, lambdaS, false);
+        }
+
         public static Options defaults() { return new Options(true, 1f, 0f, Layers.all(), null, 0); }
+
+        public Options withSharedNorm(boolean on) { return new Options(adain, shareScale, shareShift, layers, balance, lambdaS, on); }
     }
 
     private final StableDiffusionPipeline pipeline;
@@ -95,10 +104,12 @@ public final class StyleAlignedPipeline {
                 : new ReferenceAttention(config, layout);
         int shared = unet.processors().install(Layers.self().and(o.layers()), processor);
         if (shared == 0) throw new IllegalArgumentException("the layer selection matches no self-attention layer of this UNet");
+        if (o.sharedNorm()) unet.groupNorms(new dev.diffuse4j.attention.SharedGroupNorm(layout));
         try {
             return pipeline.generate(base.toBuilder().batchPrompts(prompts).build(), listener, hook, control);
         } finally {
             unet.processors().reset();
+            unet.groupNorms(null);
         }
     }
 }

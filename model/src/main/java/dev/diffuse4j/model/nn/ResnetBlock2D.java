@@ -49,12 +49,15 @@ public final class ResnetBlock2D {
      *                 same embedding, so the caller computes it once), or null without one
      * @return [B, H, W, out]
      */
-    public Tensor forward(Tensor x, Tensor tembSilu) {
+    public Tensor forward(Tensor x, Tensor tembSilu) { return forward(x, tembSilu, GroupNormProcessor.PLAIN); }
+
+    /** As {@link #forward(Tensor, Tensor)} with both norms computed by {@code norms}. */
+    public Tensor forward(Tensor x, Tensor tembSilu, GroupNormProcessor norms) {
         if (x.dim(-1) != in)
             throw new IllegalArgumentException("ResnetBlock2D(" + in + "->" + out + "): input " + x.describe() + " has " + x.dim(-1) + " channels");
         // Each activation is closed as soon as the next exists: at VAE resolutions one is 134 MB (512px).
         try (Scope s = Scope.open()) {
-            Tensor h = replace(norm1.forwardSilu(x), conv1);
+            Tensor h = replace(norms.apply(norm1, x, true), conv1);
             if (timeEmbProj != null) {
                 if (tembSilu == null) throw new IllegalArgumentException("ResnetBlock2D: this block needs a time embedding");
                 Tensor t = timeEmbProj.forward(tembSilu);
@@ -62,7 +65,7 @@ public final class ResnetBlock2D {
                 h.close();
                 h = withTime;
             }
-            Tensor n2 = norm2.forwardSilu(h);
+            Tensor n2 = norms.apply(norm2, h, true);
             h.close();
             Tensor shortcut = convShortcut == null ? x : convShortcut.forward(x);
             return s.keep(conv2.forward(n2, shortcut));

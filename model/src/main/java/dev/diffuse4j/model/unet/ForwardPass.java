@@ -4,13 +4,19 @@ import dev.diffuse4j.model.attention.Attention;
 import dev.diffuse4j.model.attention.AttentionProcessors;
 import dev.diffuse4j.model.attention.LayerInfo;
 import dev.diffuse4j.model.attention.StepContext;
+import dev.diffuse4j.model.nn.GroupNormProcessor;
 import dev.diffuse4j.runtime.Tensor;
 
-/** What the blocks of one forward pass share: the installed processors, the step, an observer. */
-public record ForwardPass(AttentionProcessors processors, StepContext step, UNetObserver observer) {
+/** What the blocks of one forward pass share: the installed processors, the step, an observer, the norm processor. */
+public record ForwardPass(AttentionProcessors processors, StepContext step, UNetObserver observer, GroupNormProcessor norms) {
     public ForwardPass {
         if (step == null) step = StepContext.NONE;
         if (observer == null) observer = UNetObserver.NONE;
+        if (norms == null) norms = GroupNormProcessor.PLAIN;
+    }
+
+    public ForwardPass(AttentionProcessors processors, StepContext step, UNetObserver observer) {
+        this(processors, step, observer, GroupNormProcessor.PLAIN);
     }
 
     /** Runs one attention layer through its installed processor, at the grid size of this call. */

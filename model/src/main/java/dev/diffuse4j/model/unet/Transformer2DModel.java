@@ -58,7 +58,7 @@ public final class Transformer2DModel {
             throw new IllegalArgumentException("Transformer2DModel(" + channels + "): input " + x.describe() + " is not [B, H, W, " + channels + "]");
         int b = x.dim(0), h = x.dim(1), w = x.dim(2);
         try (Scope s = Scope.open()) {
-            Tensor n = norm.forward(x);
+            Tensor n = pass.norms().apply(norm, x, false);
             Tensor tokens = convIn != null ? convIn.forward(n).reshape(b, h * w, channels) : linearIn.forward(n.reshape(b, h * w, channels));
             n.close();
             for (BasicTransformerBlock block : blocks) {

@@ -4,6 +4,7 @@ import dev.diffuse4j.model.attention.AttentionProcessors;
 import dev.diffuse4j.model.attention.LayerInfo;
 import dev.diffuse4j.model.nn.Conv2d;
 import dev.diffuse4j.model.nn.GroupNorm;
+import dev.diffuse4j.model.nn.GroupNormProcessor;
 import dev.diffuse4j.model.nn.ModelWeights;
 import dev.diffuse4j.model.nn.ParamStore;
 import dev.diffuse4j.model.nn.Params;
@@ -37,6 +38,7 @@ public final class UNet2DConditionModel implements AutoCloseable {
     private final GroupNorm convNormOut;
     private final Conv2d convOut;
     private final AttentionProcessors processors;
+    private GroupNormProcessor norms = GroupNormProcessor.PLAIN;
     private ModelWeights weights; // null when the caller owns the tensors
 
     private UNet2DConditionModel(UNetConfig config, Params p) {
@@ -84,6 +86,12 @@ public final class UNet2DConditionModel implements AutoCloseable {
     /** The installed attention processors; install by predicate over {@link LayerInfo}. */
     public AttentionProcessors processors() { return processors; }
 
+    /** How every GroupNorm of the UNet is computed (default {@link GroupNormProcessor#PLAIN}). Install between passes. */
+    public GroupNormProcessor groupNorms() { return norms; }
+
+    /** Installs a GroupNorm processor for every GroupNorm layer; null restores the plain one. */
+    public void groupNorms(GroupNormProcessor p) { this.norms = p == null ? GroupNormProcessor.PLAIN : p; }
+
     // ---------------------------------------------------------------- forward
 
     /** Predicts the noise (or v) for NHWC latents; returns [B, H, W, out_channels]. */
@@ -95,7 +103,7 @@ public final class UNet2DConditionModel implements AutoCloseable {
         Tensor context = in.context();
         if (context.rank() != 3 || context.dim(0) != batch || context.dim(2) != config.crossAttentionDim())
             throw new IllegalArgumentException("UNet: context " + context.describe() + " is not [" + batch + ", M, " + config.crossAttentionDim() + "]");
-        ForwardPass pass = new ForwardPass(processors, in.step(), in.observer());
+        ForwardPass pass = new ForwardPass(processors, in.step(), in.observer(), norms);
         try (Scope s = Scope.open()) {
             Tensor tembSilu = timeEmbedding(in, batch, sample.device(), pass);
             Tensor x = convIn.forward(sample);
@@ -116,7 +124,7 @@ public final class UNet2DConditionModel implements AutoCloseable {
                 x.close();
                 x = next;
             }
-            Tensor out = convOut.forward(convNormOut.forwardSilu(x));
+            Tensor out = convOut.forward(pass.norms().apply(convNormOut, x, true));
             pass.observe("conv_out", out);
             return s.keep(out);
         }

@@ -48,7 +48,7 @@ public final class UNetDownBlock {
     /** Runs the block on x [B, H, W, C]; appends every skip to {@code skips}; returns the last one. */
     public Tensor forward(Tensor x, Tensor tembSilu, Tensor context, ForwardPass pass, List<Tensor> skips) {
         for (int l = 0; l < resnets.size(); l++) {
-            Tensor h = resnets.get(l).forward(x, tembSilu);
+            Tensor h = resnets.get(l).forward(x, tembSilu, pass.norms());
             pass.observe(name + ".resnets." + l, h);
             if (!attentions.isEmpty()) {
                 Tensor a = attentions.get(l).forward(h, context, pass);

@@ -29,12 +29,12 @@ public final class UNetMidBlock {
     }
 
     public Tensor forward(Tensor x, Tensor tembSilu, Tensor context, ForwardPass pass) {
-        Tensor h = resnet0.forward(x, tembSilu);
+        Tensor h = resnet0.forward(x, tembSilu, pass.norms());
         pass.observe("mid_block.resnets.0", h);
         Tensor a = attention.forward(h, context, pass);
         h.close();
         pass.observe("mid_block.attentions.0", a);
-        Tensor out = resnet1.forward(a, tembSilu);
+        Tensor out = resnet1.forward(a, tembSilu, pass.norms());
         a.close();
         pass.observe("mid_block.resnets.1", out);
         return out;

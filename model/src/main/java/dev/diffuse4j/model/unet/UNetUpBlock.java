@@ -67,7 +67,7 @@ public final class UNetUpBlock {
             Tensor next;
             try (Scope s = Scope.open()) {
                 Tensor cat = Ops.concat(-1, h, skips.get(l));
-                Tensor r = resnets.get(l).forward(cat, tembSilu);
+                Tensor r = resnets.get(l).forward(cat, tembSilu, pass.norms());
                 cat.close();
                 pass.observe(name + ".resnets." + l, r);
                 if (!attentions.isEmpty()) {
