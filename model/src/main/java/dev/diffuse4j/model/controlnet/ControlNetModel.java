@@ -7,7 +7,7 @@ import dev.diffuse4j.model.nn.ModelWeights;
 import dev.diffuse4j.model.nn.ParamStore;
 import dev.diffuse4j.model.nn.Params;
 import dev.diffuse4j.model.unet.ForwardPass;
-import dev.diffuse4j.model.unet.TimestepEmbedding;
+import dev.diffuse4j.model.unet.TimeConditioning;
 import dev.diffuse4j.model.unet.UNetConfig;
 import dev.diffuse4j.model.unet.UNetDownBlock;
 import dev.diffuse4j.model.unet.UNetInput;
@@ -33,8 +33,7 @@ import java.util.Map;
 public final class ControlNetModel implements AutoCloseable {
     private final ControlNetConfig config;
     private final Conv2d convIn;
-    private final TimestepEmbedding timeEmbedding;
-    private final TimestepEmbedding addEmbedding; // SDXL text_time, else null
+    private final TimeConditioning time;
     private final ConditioningEmbedding condEmbedding;
     private final List<UNetDownBlock> downBlocks;
     private final List<Conv2d> zeroConvs; // controlnet_down_blocks, one per skip
@@ -49,10 +48,9 @@ public final class ControlNetModel implements AutoCloseable {
         List<LayerInfo> layers = UNetLayers.encoder(c, c.sampleSize(), c.sampleSize());
         Map<String, LayerInfo> byName = new HashMap<>();
         for (LayerInfo l : layers) byName.put(p.name(l.name()), l);
-        int ch0 = c.channels(0), temb = c.timeEmbedDim();
+        int ch0 = c.channels(0);
         convIn = Conv2d.same(p.at("conv_in"), c.inChannels(), ch0, 3);
-        timeEmbedding = TimestepEmbedding.of(p.at("time_embedding"), ch0, temb);
-        addEmbedding = c.hasTextTime() ? TimestepEmbedding.of(p.at("add_embedding"), c.projectionClassEmbeddingsInputDim(), temb) : null;
+        time = TimeConditioning.of("ControlNet", c, p);
         condEmbedding = ConditioningEmbedding.of(p.at("controlnet_cond_embedding"), config.conditioningChannels(), config.embeddingChannels(), ch0);
         downBlocks = new ArrayList<>();
         zeroConvs = new ArrayList<>();
@@ -110,7 +108,7 @@ public final class ControlNetModel implements AutoCloseable {
             throw new IllegalArgumentException("ControlNet: context " + context.describe() + " is not [" + batch + ", M, " + c.crossAttentionDim() + "]");
         ForwardPass pass = new ForwardPass(processors, in.step(), in.observer());
         try (Scope s = Scope.open()) {
-            Tensor tembSilu = TimeConditioning.embed(c, timeEmbedding, addEmbedding, in, batch, sample.device());
+            Tensor tembSilu = Ops.silu(time.forward(in, batch, sample.device()));
             Tensor x = Ops.add(convIn.forward(sample), condEmbedding.forward(cond));
             List<Tensor> skips = new ArrayList<>();
             skips.add(x);

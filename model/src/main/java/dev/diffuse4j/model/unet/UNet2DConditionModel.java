@@ -30,8 +30,7 @@ import java.util.Map;
 public final class UNet2DConditionModel implements AutoCloseable {
     private final UNetConfig config;
     private final Conv2d convIn;
-    private final TimestepEmbedding timeEmbedding;
-    private final TimestepEmbedding addEmbedding; // SDXL text_time, else null
+    private final TimeConditioning time;
     private final List<UNetDownBlock> downBlocks;
     private final UNetMidBlock midBlock;
     private final List<UNetUpBlock> upBlocks;
@@ -46,11 +45,9 @@ public final class UNet2DConditionModel implements AutoCloseable {
         List<LayerInfo> layers = UNetLayers.of(config, config.sampleSize(), config.sampleSize());
         Map<String, LayerInfo> byName = new HashMap<>();
         for (LayerInfo l : layers) byName.put(p.name(l.name()), l);
-        int ch0 = config.channels(0), temb = config.timeEmbedDim();
+        int ch0 = config.channels(0);
         convIn = Conv2d.same(p.at("conv_in"), config.inChannels(), ch0, 3);
-        timeEmbedding = TimestepEmbedding.of(p.at("time_embedding"), ch0, temb);
-        addEmbedding = config.hasTextTime()
-                ? TimestepEmbedding.of(p.at("add_embedding"), config.projectionClassEmbeddingsInputDim(), temb) : null;
+        time = TimeConditioning.of("UNet", config, p);
         downBlocks = new ArrayList<>();
         for (int b = 0; b < config.levels(); b++) downBlocks.add(UNetDownBlock.of(p, config, b, byName::get));
         midBlock = UNetMidBlock.of(p, config, byName::get);
@@ -132,46 +129,13 @@ public final class UNet2DConditionModel implements AutoCloseable {
 
     /** SiLU(temb + aug): every resnet applies SiLU to the embedding first, so it is done once here. */
     private Tensor timeEmbedding(UNetInput in, int batch, Device device, ForwardPass pass) {
-        float[] ts = in.timesteps();
-        if (ts.length != 1 && ts.length != batch)
-            throw new IllegalArgumentException("UNet: " + ts.length + " timesteps for a batch of " + batch);
-        float[] perItem = new float[batch];
-        for (int b = 0; b < batch; b++) perItem[b] = in.timestep(b);
-        Tensor t = onDevice(Tensor.of(perItem, batch), device);
-        Tensor sinusoid = Ops.timestepEmbedding(t, config.channels(0), config.flipSinToCos(), config.freqShift());
-        Tensor temb = timeEmbedding.forward(sinusoid);
-        if (addEmbedding != null) {
-            Tensor y = in.y() != null ? in.y() : addedConditioning(in.textEmbeds(), in.timeIds());
-            int dim = config.projectionClassEmbeddingsInputDim();
-            if (y.rank() != 2 || y.dim(0) != batch || y.dim(1) != dim)
-                throw new IllegalArgumentException("UNet: added conditioning y " + y.describe() + " is not [" + batch + ", " + dim + "]");
-            temb = Ops.add(temb, addEmbedding.forward(y));
-        } else if (in.y() != null || in.textEmbeds() != null || in.timeIds() != null) {
-            throw new IllegalArgumentException("UNet: added conditioning given, but this UNet has no addition_embed_type");
-        }
+        Tensor temb = time.forward(in, batch, device);
         pass.observe("time_embedding", temb);
         return Ops.silu(temb);
     }
 
-    /**
-     * SDXL's added-conditioning vector: {@code concat(text_embeds, sinusoid(time_ids))}, each of the 6
-     * ids embedded separately with {@code addition_time_embed_dim} channels, in id order, text first.
-     */
-    public Tensor addedConditioning(Tensor textEmbeds, Tensor timeIds) {
-        if (!config.hasTextTime()) throw new IllegalStateException("UNet: this config has no text_time added conditioning");
-        if (textEmbeds == null || timeIds == null)
-            throw new IllegalArgumentException("UNet: SDXL needs text_embeds and time_ids (or a formed y vector)");
-        int batch = textEmbeds.dim(0), pooled = config.pooledTextDim(), d = config.additionTimeEmbedDim();
-        if (textEmbeds.rank() != 2 || textEmbeds.dim(1) != pooled)
-            throw new IllegalArgumentException("UNet: text_embeds " + textEmbeds.describe() + " is not [B, " + pooled + "]");
-        if (timeIds.rank() != 2 || timeIds.dim(0) != batch || timeIds.dim(1) != UNetConfig.TIME_IDS)
-            throw new IllegalArgumentException("UNet: time_ids " + timeIds.describe() + " is not [" + batch + ", " + UNetConfig.TIME_IDS + "]");
-        try (Scope s = Scope.open()) {
-            Tensor flat = timeIds.contiguous().reshape(batch * UNetConfig.TIME_IDS);
-            Tensor emb = Ops.timestepEmbedding(flat, d, config.flipSinToCos(), config.freqShift());
-            return s.keep(Ops.concat(-1, textEmbeds, emb.reshape(batch, UNetConfig.TIME_IDS * d)));
-        }
-    }
+    /** SDXL's added-conditioning vector (see {@link TimeConditioning#addedConditioning}). */
+    public Tensor addedConditioning(Tensor textEmbeds, Tensor timeIds) { return time.addedConditioning(textEmbeds, timeIds); }
 
     private static void addControl(List<Tensor> skips, List<Tensor> residuals) {
         if (residuals.size() != skips.size())
@@ -184,13 +148,6 @@ public final class UNet2DConditionModel implements AutoCloseable {
         if (!Arrays.equals(x.shape(), r.shape()))
             throw new IllegalArgumentException("UNet: ControlNet " + which + " residual " + r.describe() + " does not match " + x.describe());
         return r;
-    }
-
-    private static Tensor onDevice(Tensor host, Device device) {
-        if (device.isCpu()) return host;
-        Tensor t = Ops.to(host, device);
-        host.close();
-        return t;
     }
 
     @Override
