@@ -4,6 +4,7 @@ import dev.diffuse4j.runtime.DType;
 import dev.diffuse4j.runtime.Device;
 import dev.diffuse4j.runtime.Tensor;
 import dev.diffuse4j.runtime.ops.AttentionCall;
+import dev.diffuse4j.runtime.ops.AttentionGrads;
 import dev.diffuse4j.runtime.ops.AttentionResult;
 import dev.diffuse4j.runtime.ops.Backend;
 import dev.diffuse4j.runtime.ops.Backends;
@@ -94,4 +95,8 @@ public final class CpuBackend implements Backend {
     @Override public Tensor embeddingBackward(Tensor dy, Tensor ids, int rows) { return EmbeddingGrad.embeddingBackward(dy, ids, rows); }
 
     @Override public Tensor selectsFirst(BinaryOp op, Tensor a, Tensor b) { return EmbeddingGrad.selectsFirst(op, a, b); }
+
+    @Override public AttentionGrads attentionBackward(AttentionCall call, Tensor dOut, Tensor dMaps) {
+        return CpuAttentionBackward.backward(call, dOut, dMaps);
+    }
 }
