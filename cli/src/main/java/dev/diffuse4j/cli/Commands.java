@@ -14,5 +14,6 @@ final class Commands {
         cl.addSubcommand(new StyleAlignedCommand());
         cl.addSubcommand(new AttentionMapsCommand());
         cl.addSubcommand(new ImagePromptCommand());
+        cl.addSubcommand(new SelfCrossCommand());
     }
 }
