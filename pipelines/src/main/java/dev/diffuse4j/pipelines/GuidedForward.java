@@ -26,7 +26,7 @@ import java.util.function.Predicate;
  * attention maps captured and the objective evaluated on them; {@link #gradient} then runs the
  * backward pass from dLoss/dMaps to dLoss/dLatent. Close it to free the tape and the maps.
  */
-final class GuidedForward implements AutoCloseable {
+public final class GuidedForward implements AutoCloseable {
     private final Tape tape;
     private final GuidanceCapture capture = new GuidanceCapture();
     private final Tensor latent;
@@ -37,9 +37,10 @@ final class GuidedForward implements AutoCloseable {
      * @param z            the latent of one image, NHWC floats [1, h, w, c] (before the scheduler's input scaling)
      * @param inputDivisor the scheduler's model-input divisor at this step (1 for DDIM)
      * @param context      the prompt's conditioning [1, 77, C] on the model's device
-     * @param layers       the layers whose maps the objective reads
+     * @param step         the sampling step (its timestep is the model's)
+     * @param layers       the layers whose maps the objective reads ({@link SelfCrossPipeline#guidanceLayers})
      */
-    GuidedForward(UNet2DConditionModel unet, float[] z, int h, int w, int c, float inputDivisor, StepContext step, Tensor context,
+    public GuidedForward(UNet2DConditionModel unet, float[] z, int h, int w, int c, float inputDivisor, StepContext step, Tensor context,
                   Predicate<LayerInfo> layers, GuidanceObjective objective, int[] subjects) {
         this.inputDivisor = inputDivisor;
         AttentionProcessors procs = unet.processors();
@@ -67,10 +68,10 @@ final class GuidedForward implements AutoCloseable {
         }
     }
 
-    Evaluation evaluation() { return evaluation; }
+    public Evaluation evaluation() { return evaluation; }
 
     /** dLoss/dz for a loss whose gradient wrt the maps is {@code g} (one backward pass per forward). */
-    float[] gradient(MapGradient g) {
+    public float[] gradient(MapGradient g) {
         int n = (int) latent.numel();
         if (g.isZero()) return new float[n];
         try (Scope s = Scope.open()) {

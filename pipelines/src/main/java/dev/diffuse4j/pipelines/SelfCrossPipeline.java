@@ -75,7 +75,7 @@ public final class SelfCrossPipeline {
      * The layers the losses read: those whose grid is ceil(width/32) x ceil(height/32) pixels, as the
      * authors' attn_res; where a (tiny) model has none there, the coarsest level with both kinds.
      */
-    Predicate<LayerInfo> guidanceLayers(int width, int height, int h, int w) {
+    public Predicate<LayerInfo> guidanceLayers(int width, int height, int h, int w) {
         List<LayerInfo> layers = pipeline.model().unet().layers(h, w);
         int gh = (height + 31) / 32, gw = (width + 31) / 32;
         int level = -1;

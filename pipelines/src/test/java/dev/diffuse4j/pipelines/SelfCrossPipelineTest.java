@@ -50,7 +50,9 @@ class SelfCrossPipelineTest {
             @Override public void onGuidance(GuidanceEvent e) { events.add(e); }
         });
         assertFalse(java.util.Arrays.equals(plain.images().get(0).rgb(), guided.images().get(0).rgb()), "guidance moved the latent");
-        assertTrue(events.stream().anyMatch(e -> e.stage() == GuidanceEvent.Stage.INITIAL_NOISE), "initial-noise stage ran");
+        List<Double> initno = events.stream().filter(e -> e.stage() == GuidanceEvent.Stage.INITIAL_NOISE).map(GuidanceEvent::loss).toList();
+        assertEquals(2, initno.size(), "one round of two Adam steps: " + events);
+        assertTrue(initno.get(1) < initno.get(0), "the Adam step on the initial noise lowered its loss: " + initno);
         assertEquals(2, events.stream().filter(e -> e.stage() == GuidanceEvent.Stage.UPDATE).map(GuidanceEvent::step).distinct().count(),
                 "updates in the first half of 4 steps: " + events);
         for (GuidanceEvent e : events) assertTrue(Double.isFinite(e.loss()) && e.loss() >= 0, e.toString());
