@@ -41,9 +41,9 @@ class SelfCrossCommandTest {
     }
 
     @Test
-    void attendAndExciteWithIndices() {
+    void attendAndExciteWithIndicesOnEuler() {
         Path out = tmp.resolve("ae.png");
-        GenerateCommandTest.Run r = run(concat(new String[]{"self-cross", "--method", "attend-and-excite", "--subject-indices", "5,16",
+        GenerateCommandTest.Run r = run(concat(new String[]{"self-cross", "--method", "attend-and-excite", "--subject-indices", "5,16", "--sampler", "euler",
                 "--max-refinement", "1", "--out", out.toString()}, COMMON));
         assertEquals(0, r.exit(), r.err());
         assertFalse(r.err().contains("initial noise"), "A&E has no initial-noise stage: " + r.err());

@@ -79,9 +79,7 @@ public final class GuidedForward implements AutoCloseable {
             Gradients grads = tape.backward(seeds);
             if (!grads.reached(latent)) return new float[n];
             Tensor d = grads.of(latent);
-            float[] dz = (d.device().isCpu() ? d : Ops.to(d, Device.CPU)).toFloatArray();
-            if (inputDivisor != 1f) for (int i = 0; i < dz.length; i++) dz[i] /= inputDivisor;
-            return dz;
+            return (d.device().isCpu() ? d : Ops.to(d, Device.CPU)).toFloatArray(); // the input scaling is on the tape
         }
     }
 

@@ -37,11 +37,16 @@ class GuidedForwardTest {
         var layers = p.guidanceLayers(128, 128, h, w);
         try (Scope s = Scope.open()) {
             Tensor context = sd.prompts().encode(List.of("a cat and a frog")).context();
-            for (GuidanceObjective objective : List.of(new AttendExciteObjective(), new InitnoObjective(4), new LinearInMaps())) {
+            record Case(GuidanceObjective objective, float divisor) {}
+            // divisor 2.5: an Euler-style model-input scaling, differentiated on the tape
+            for (Case k : List.of(new Case(new AttendExciteObjective(), 1f), new Case(new InitnoObjective(4), 1f),
+                    new Case(new LinearInMaps(), 1f), new Case(new LinearInMaps(), 2.5f))) {
+                GuidanceObjective objective = k.objective();
+                float divisor = k.divisor();
                 StepContext step = StepContext.of(0, 10, 901);
                 Evaluation e;
                 float[] g;
-                try (GuidedForward f = new GuidedForward(sd.unet(), z, h, w, c, 1f, step, context, layers, objective, subjects)) {
+                try (GuidedForward f = new GuidedForward(sd.unet(), z, h, w, c, divisor, step, context, layers, objective, subjects)) {
                     e = f.evaluation();
                     g = f.gradient(e.update().gradient());
                 }
@@ -49,11 +54,11 @@ class GuidedForwardTest {
                 double[] d = new double[z.length];
                 for (int i = 0; i < d.length; i++) d[i] = r.nextGaussian();
                 double eps = 1e-2;
-                double plus = loss(objective, axpy(z, eps, d), h, w, c, step, context, layers, subjects);
-                double minus = loss(objective, axpy(z, -eps, d), h, w, c, step, context, layers, subjects);
+                double plus = loss(objective, divisor, axpy(z, eps, d), h, w, c, step, context, layers, subjects);
+                double minus = loss(objective, divisor, axpy(z, -eps, d), h, w, c, step, context, layers, subjects);
                 double fd = (plus - minus) / (2 * eps), an = 0;
                 for (int i = 0; i < d.length; i++) an += g[i] * d[i];
-                System.out.printf("%s: loss %.6f response %.4f selfCross %.4f | fd %.6g analytic %.6g%n", objective.getClass().getSimpleName(),
+                System.out.printf("%s (input / %s): loss %.6f response %.4f selfCross %.4f | fd %.6g analytic %.6g%n", objective.getClass().getSimpleName(), divisor,
                         e.update().value(), e.response(), e.selfCross(), fd, an);
                 assertNotEquals(0, an, objective + ": non-zero gradient");
                 assertEquals(fd, an, 0.05 * Math.abs(fd), objective + ": directional derivative");
@@ -75,9 +80,9 @@ class GuidedForwardTest {
         }
     }
 
-    static double loss(GuidanceObjective o, float[] z, int h, int w, int c, StepContext step, Tensor context,
+    static double loss(GuidanceObjective o, float divisor, float[] z, int h, int w, int c, StepContext step, Tensor context,
                        java.util.function.Predicate<dev.diffuse4j.model.attention.LayerInfo> layers, int[] subjects) {
-        try (GuidedForward f = new GuidedForward(sd.unet(), z, h, w, c, 1f, step, context, layers, o, subjects)) {
+        try (GuidedForward f = new GuidedForward(sd.unet(), z, h, w, c, divisor, step, context, layers, o, subjects)) {
             return f.evaluation().update().value();
         }
     }
