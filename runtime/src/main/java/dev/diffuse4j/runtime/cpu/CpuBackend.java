@@ -4,6 +4,7 @@ import dev.diffuse4j.runtime.DType;
 import dev.diffuse4j.runtime.Device;
 import dev.diffuse4j.runtime.Tensor;
 import dev.diffuse4j.runtime.ops.AttentionCall;
+import dev.diffuse4j.runtime.ops.AttentionGrads;
 import dev.diffuse4j.runtime.ops.AttentionResult;
 import dev.diffuse4j.runtime.ops.Backend;
 import dev.diffuse4j.runtime.ops.Backends;
@@ -76,6 +77,10 @@ public final class CpuBackend implements Backend {
     }
 
     @Override public AttentionResult attention(AttentionCall call) { return CpuAttention.attention(call); }
+
+    @Override public AttentionGrads attentionBackward(AttentionCall call, Tensor dOut, Tensor dMaps) {
+        return CpuAttentionBackward.backward(call, dOut, dMaps);
+    }
 
     // ---------------------------------------------------------------- reverse-mode primitives (cpu/grad)
 
