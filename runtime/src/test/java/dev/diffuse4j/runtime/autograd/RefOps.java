@@ -246,4 +246,34 @@ final class RefOps {
     }
 
     static Nd reshape(Nd x, int... shape) { return new Nd(shape, x.v()); }
+
+    /**
+     * Multi-head attention softmax(q k^T / sqrt(D)) v per head (k/v rows broadcast when they have one item);
+     * returns the output [B, Nq, H*D] followed by the head-averaged probabilities [B, Nq, Nk], both flattened per item.
+     */
+    static Nd attentionOutAndMaps(Nd q, Nd k, Nd v, int heads) {
+        int b = q.dim(0), nq = q.dim(1), c = q.dim(2), nk = k.dim(1), d = c / heads;
+        Nd out = Nd.zeros(b, nq * c + nq * nk);
+        for (int n = 0; n < b; n++) {
+            int kn = k.dim(0) == 1 ? 0 : n;
+            for (int h = 0; h < heads; h++)
+                for (int i = 0; i < nq; i++) {
+                    double[] p = new double[nk];
+                    double m = Double.NEGATIVE_INFINITY, s = 0;
+                    for (int j = 0; j < nk; j++) {
+                        double dot = 0;
+                        for (int e = 0; e < d; e++) dot += q.get(n, i, h * d + e) * k.get(kn, j, h * d + e);
+                        p[j] = dot / Math.sqrt(d);
+                        m = Math.max(m, p[j]);
+                    }
+                    for (int j = 0; j < nk; j++) { p[j] = Math.exp(p[j] - m); s += p[j]; }
+                    for (int j = 0; j < nk; j++) {
+                        p[j] /= s;
+                        out.v()[n * (nq * c + nq * nk) + nq * c + i * nk + j] += p[j] / heads;
+                        for (int e = 0; e < d; e++) out.v()[n * (nq * c + nq * nk) + i * c + h * d + e] += p[j] * v.get(kn, j, h * d + e);
+                    }
+                }
+        }
+        return out;
+    }
 }
