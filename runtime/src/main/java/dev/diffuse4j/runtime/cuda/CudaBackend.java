@@ -6,6 +6,7 @@ import dev.diffuse4j.runtime.Numbers;
 import dev.diffuse4j.runtime.Shapes;
 import dev.diffuse4j.runtime.Tensor;
 import dev.diffuse4j.runtime.ops.AttentionCall;
+import dev.diffuse4j.runtime.ops.AttentionGrads;
 import dev.diffuse4j.runtime.ops.AttentionResult;
 import dev.diffuse4j.runtime.ops.Backend;
 import dev.diffuse4j.runtime.ops.Backends;
@@ -311,6 +312,11 @@ public final class CudaBackend implements Backend {
     }
 
     @Override public AttentionResult attention(AttentionCall call) { return attention.attention(call); }
+
+    /** Host round trip through the CPU backward (see {@link CudaAttentionBackward}). */
+    @Override public AttentionGrads attentionBackward(AttentionCall call, Tensor dOut, Tensor dMaps) {
+        return CudaAttentionBackward.backward(this, call, dOut, dMaps);
+    }
 
     // ---------------------------------------------------------------- CUDA graphs
 
