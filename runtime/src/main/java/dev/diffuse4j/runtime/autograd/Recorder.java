@@ -236,14 +236,14 @@ public final class Recorder {
         return y;
     }
 
-    /** contiguous, cast and same-device copies pass the gradient through (converted back to the input's device). */
+    /**
+     * contiguous, cast and device copies pass the gradient through (moved back to the input's device).
+     * A cast to an integer dtype is not differentiable: its result is a constant (not recorded).
+     */
     public static Tensor copy(String op, Tensor y, Tensor x) {
-        if (Tape.current() == null) return y;
+        if (Tape.current() == null || !y.dtype().isFloating()) return y;
         Tape.Recording r = Tape.op(op, x);
         if (r == null) return y;
-        if (!x.dtype().isFloating() || !y.dtype().isFloating())
-            throw new IllegalArgumentException(op + ": a watched tensor " + x.describe() + " cannot be converted to " + y.describe()
-                    + " differentiably (integer dtype)");
         var device = x.device();
         r.finish(d -> new Tensor[]{d[0].device().equals(device) ? d[0] : Ops.to(d[0], device)}, y);
         return y;
