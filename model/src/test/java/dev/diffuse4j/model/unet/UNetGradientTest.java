@@ -1,6 +1,7 @@
 package dev.diffuse4j.model.unet;
 
 import dev.diffuse4j.model.attention.LayerInfo;
+import dev.diffuse4j.runtime.MemoryStats;
 import dev.diffuse4j.runtime.Scope;
 import dev.diffuse4j.runtime.Tensor;
 import dev.diffuse4j.runtime.autograd.Gradients;
@@ -95,6 +96,25 @@ class UNetGradientTest {
             } finally {
                 t.unet.processors().reset();
             }
+        }
+    }
+
+    @Test
+    void closingTheTapeReturnsLiveBytesToTheBaseline() {
+        try (TinyUNet t = new TinyUNet("unet_tiny_sd15"); Scope s = Scope.open()) {
+            UNetInput in = t.input();
+            long baseline = MemoryStats.cpuBytesInUse(), held;
+            try (Tape tape = Tape.record()) {
+                Tensor x = tape.watch(in.sample());
+                try (Scope forward = Scope.open()) {
+                    Tensor y = t.unet.forward(UNetInput.of(x, in.timesteps(), in.context()));
+                    held = MemoryStats.cpuBytesInUse();
+                    Gradients g = tape.backward(Map.of(y, Ops.full(y.device(), y.dtype(), 1f, y.shape())));
+                    assertTrue(g.reached(x));
+                }
+            }
+            assertTrue(held > baseline, "the tape holds the forward's saved activations");
+            assertEquals(baseline, MemoryStats.cpuBytesInUse(), "live host bytes after the tape closed");
         }
     }
 }
