@@ -30,6 +30,7 @@ public final class Recorder {
     // ---------------------------------------------------------------- linear algebra
 
     public static Tensor matmul(Tensor y, Tensor a, Tensor b, boolean transA, boolean transB) {
+        if (Tape.current() == null) return y;
         Tape.Recording r = Tape.op("matmul", a, b);
         if (r == null) return y;
         boolean ga = r.needs(0), gb = r.needs(1);
@@ -42,6 +43,7 @@ public final class Recorder {
     }
 
     public static Tensor linear(Tensor y, Tensor x, Tensor w, Tensor bias) {
+        if (Tape.current() == null) return y;
         Tape.Recording r = Tape.op("linear", x, w, bias);
         if (r == null) return y;
         boolean gx = r.needs(0), gw = r.needs(1), gb = r.needs(2);
@@ -60,6 +62,7 @@ public final class Recorder {
 
     /** conv2d = im2col(x) · W^T: dW = dy^T · im2col(x), dx = col2im(dy · W) (a 1x1, stride-1, unpadded conv needs no patches). */
     public static Tensor conv2d(Tensor y, Tensor x, Tensor w, Tensor bias, Conv2dParams p, Tensor residual) {
+        if (Tape.current() == null) return y;
         Tape.Recording r = Tape.op("conv2d", x, w, bias, residual);
         if (r == null) return y;
         boolean gx = r.needs(0), gw = r.needs(1), gb = r.needs(2), gr = r.needs(3);
@@ -87,6 +90,7 @@ public final class Recorder {
     // ---------------------------------------------------------------- normalisation
 
     public static Tensor groupNorm(Tensor y, Tensor x, int groups, Tensor gamma, Tensor beta, float eps, boolean silu) {
+        if (Tape.current() == null) return y;
         Tape.Recording r = Tape.op(silu ? "groupNorm+silu" : "groupNorm", x, gamma, beta);
         if (r == null) return y;
         Tensor sx = r.save(x), sg = r.save(gamma), sb = r.save(beta);
@@ -99,6 +103,7 @@ public final class Recorder {
 
     /** LayerNorm is GroupNorm with one group over [rows, 1, C]. */
     public static Tensor layerNorm(Tensor y, Tensor x, Tensor gamma, Tensor beta, float eps) {
+        if (Tape.current() == null) return y;
         Tape.Recording r = Tape.op("layerNorm", x, gamma, beta);
         if (r == null) return y;
         int[] xs = x.shape();
@@ -113,6 +118,7 @@ public final class Recorder {
 
     /** dx = y (dy - sum(dy y)) over the last dimension. */
     public static Tensor softmax(Tensor y, Tensor x) {
+        if (Tape.current() == null) return y;
         Tape.Recording r = Tape.op("softmax", x);
         if (r == null) return y;
         int[] rows = x.shape();
@@ -125,6 +131,7 @@ public final class Recorder {
     // ---------------------------------------------------------------- elementwise
 
     public static Tensor unary(Tensor y, UnaryOp op, Tensor x) {
+        if (Tape.current() == null) return y;
         Tape.Recording r = Tape.op(op.name().toLowerCase(), x);
         if (r == null) return y;
         Tensor sx = r.save(x);
@@ -133,6 +140,7 @@ public final class Recorder {
     }
 
     public static Tensor binary(Tensor y, BinaryOp op, Tensor a, Tensor b) {
+        if (Tape.current() == null) return y;
         Tape.Recording r = Tape.op(op.name().toLowerCase(), a, b);
         if (r == null) return y;
         boolean ga = r.needs(0), gb = r.needs(1);
@@ -157,6 +165,7 @@ public final class Recorder {
     }
 
     public static Tensor affine(Tensor y, Tensor x, float mul) {
+        if (Tape.current() == null) return y;
         Tape.Recording r = Tape.op("affine", x);
         if (r == null) return y;
         r.finish(d -> new Tensor[]{Ops.scale(d[0], mul)}, y);
@@ -165,6 +174,7 @@ public final class Recorder {
 
     /** y = v gelu(g) for x = [v | g]: dv = dy gelu(g), dg = dy v gelu'(g). */
     public static Tensor geglu(Tensor y, Tensor x) {
+        if (Tape.current() == null) return y;
         Tape.Recording r = Tape.op("geglu", x);
         if (r == null) return y;
         int n = x.dim(-1) / 2;
@@ -181,6 +191,7 @@ public final class Recorder {
     // ---------------------------------------------------------------- data movement
 
     public static Tensor concat(Tensor y, List<Tensor> xs, int dim) {
+        if (Tape.current() == null) return y;
         Tensor[] in = xs.toArray(Tensor[]::new);
         Tape.Recording r = Tape.op("concat", in);
         if (r == null) return y;
@@ -199,6 +210,7 @@ public final class Recorder {
 
     /** Each input pixel receives the sum of its 2x2 block. */
     public static Tensor upsampleNearest2x(Tensor y, Tensor x) {
+        if (Tape.current() == null) return y;
         Tape.Recording r = Tape.op("upsampleNearest2x", x);
         if (r == null) return y;
         int[] s = x.shape();
@@ -207,6 +219,7 @@ public final class Recorder {
     }
 
     public static Tensor embedding(Tensor y, Tensor table, Tensor ids) {
+        if (Tape.current() == null) return y;
         Tape.Recording r = Tape.op("embedding", table, ids);
         if (r == null) return y;
         int rows = table.dim(0);
@@ -217,19 +230,20 @@ public final class Recorder {
     }
 
     public static Tensor timestepEmbedding(Tensor y, Tensor t) {
-        if (Tape.op("timestepEmbedding", t) != null)
+        if (Tape.current() != null && Tape.op("timestepEmbedding", t) != null)
             throw new IllegalArgumentException("timestepEmbedding: not differentiable with respect to the timesteps t " + t.describe()
                     + ", which depend on a watched tensor; pass timesteps that do not");
         return y;
     }
 
-    /** contiguous, cast and same-device copies pass the gradient through (converted back to the input's device). */
+    /**
+     * contiguous, cast and device copies pass the gradient through (moved back to the input's device).
+     * A cast to an integer dtype is not differentiable: its result is a constant (not recorded).
+     */
     public static Tensor copy(String op, Tensor y, Tensor x) {
+        if (Tape.current() == null || !y.dtype().isFloating()) return y;
         Tape.Recording r = Tape.op(op, x);
         if (r == null) return y;
-        if (!x.dtype().isFloating() || !y.dtype().isFloating())
-            throw new IllegalArgumentException(op + ": a watched tensor " + x.describe() + " cannot be converted to " + y.describe()
-                    + " differentiably (integer dtype)");
         var device = x.device();
         r.finish(d -> new Tensor[]{d[0].device().equals(device) ? d[0] : Ops.to(d[0], device)}, y);
         return y;
@@ -239,6 +253,7 @@ public final class Recorder {
 
     /** Outputs: the attention output and the captured maps (either may be seeded). Backward recomputes from the saved inputs. */
     public static AttentionResult attention(AttentionResult res, AttentionCall call) {
+        if (Tape.current() == null) return res;
         List<KvSegment> segs = call.segments();
         Tensor[] in = new Tensor[1 + 2 * segs.size()];
         in[0] = call.q();
@@ -269,6 +284,7 @@ public final class Recorder {
     // ---------------------------------------------------------------- views (called by Tensor)
 
     public static Tensor reshape(Tensor view, Tensor src) {
+        if (Tape.current() == null) return view;
         Tape.Recording r = Tape.op("reshape", src);
         if (r == null) return view;
         int[] s = src.shape();
@@ -277,6 +293,7 @@ public final class Recorder {
     }
 
     public static Tensor permute(Tensor view, Tensor src, int[] order) {
+        if (Tape.current() == null) return view;
         Tape.Recording r = Tape.op("permute", src);
         if (r == null) return view;
         int[] inverse = new int[order.length];
@@ -286,6 +303,7 @@ public final class Recorder {
     }
 
     public static Tensor slice(Tensor view, Tensor src, int dim, int start, int end) {
+        if (Tape.current() == null) return view;
         Tape.Recording r = Tape.op("slice", src);
         if (r == null) return view;
         int[] s = src.shape();
@@ -295,6 +313,7 @@ public final class Recorder {
     }
 
     public static Tensor select(Tensor view, Tensor src, int dim, int index) {
+        if (Tape.current() == null) return view;
         Tape.Recording r = Tape.op("select", src);
         if (r == null) return view;
         int[] s = src.shape();
@@ -306,6 +325,7 @@ public final class Recorder {
     }
 
     public static Tensor share(Tensor view, Tensor src) {
+        if (Tape.current() == null) return view;
         Tape.Recording r = Tape.op("share", src);
         if (r == null) return view;
         r.finish(d -> new Tensor[]{d[0]}, view);

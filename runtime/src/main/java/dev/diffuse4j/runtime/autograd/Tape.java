@@ -31,7 +31,8 @@ import java.util.Map;
  * does not free them; {@link #backward} frees each op's saved tensors and consumed gradients as it
  * walks back; {@link #close()} frees everything that is left, including the returned gradients and
  * the handles {@link #watch} returned. A tape records on the thread that opened it only; tapes do
- * not nest. One backward pass per tape.
+ * not nest. One backward pass per tape; ops run after it (say, the update {@code x - lr * dx}) are
+ * not recorded.
  */
 public final class Tape implements AutoCloseable {
     private static final ThreadLocal<Tape> CURRENT = new ThreadLocal<>();
@@ -209,7 +210,7 @@ public final class Tape implements AutoCloseable {
      */
     static Recording op(String name, Tensor... inputs) {
         Tape t = current();
-        if (t == null) return null;
+        if (t == null || t.backwardDone) return null;  // after backward nothing more can be differentiated
         int[] in = new int[inputs.length];
         boolean any = false;
         for (int i = 0; i < inputs.length; i++) {

@@ -78,6 +78,10 @@ public final class CpuBackend implements Backend {
 
     @Override public AttentionResult attention(AttentionCall call) { return CpuAttention.attention(call); }
 
+    @Override public AttentionGrads attentionBackward(AttentionCall call, Tensor dOut, Tensor dMaps) {
+        return CpuAttentionBackward.backward(call, dOut, dMaps);
+    }
+
     // ---------------------------------------------------------------- reverse-mode primitives (cpu/grad)
 
     @Override public Tensor sumToShape(Tensor x, int... shape) { return SumToShape.sumToShape(x, shape); }
@@ -95,8 +99,4 @@ public final class CpuBackend implements Backend {
     @Override public Tensor embeddingBackward(Tensor dy, Tensor ids, int rows) { return EmbeddingGrad.embeddingBackward(dy, ids, rows); }
 
     @Override public Tensor selectsFirst(BinaryOp op, Tensor a, Tensor b) { return EmbeddingGrad.selectsFirst(op, a, b); }
-
-    @Override public AttentionGrads attentionBackward(AttentionCall call, Tensor dOut, Tensor dMaps) {
-        return CpuAttentionBackward.backward(call, dOut, dMaps);
-    }
 }

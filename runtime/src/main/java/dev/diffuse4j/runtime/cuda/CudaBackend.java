@@ -27,6 +27,13 @@ import static dev.diffuse4j.runtime.cuda.CudaDriver.check;
  * stream. Results keep the (promoted) dtype of their inputs. Host copies ({@link #copyFrom},
  * {@link #toCpu}) and {@link #synchronize} are the points where the host waits.
  *
+ * <p>Reverse mode (runtime.autograd): the backward rules run on this backend through the forward ops
+ * (matmul, elementwise, concat, ...), but the reverse-mode primitives of {@link Backend}
+ * ({@code sumToShape}, {@code unaryBackward}, {@code groupNormBackward}, {@code im2col},
+ * {@code col2im}, {@code embeddingBackward}, {@code selectsFirst}) have no CUDA kernels yet: they use
+ * {@link Backend}'s default host round trip (copy to the CPU, compute there in F32, copy the F32
+ * result back), which synchronises the stream at each call.
+ *
  * <p>Obtain it with {@code Backends.of(Device.cuda())}; where CUDA cannot run that throws
  * {@link CudaUnavailableException} ("CUDA backend unavailable: &lt;reason&gt;").
  */
