@@ -95,7 +95,10 @@ public class AttentionBackwardBench {
         return Tensor.of(a, shape);
     }
 
-    /** Quick timing without JMH (best of [repetitions] after one warm-up) for the given shapes. */
+    /**
+     * Quick timing without JMH: best of [repetitions] after one warm-up, wall ms and CPU ms of the
+     * process (the latter stays meaningful on a shared machine). Arguments: [repetitions] [shape,shape...].
+     */
     public static void main(String[] args) {
         int reps = args.length > 0 ? Integer.parseInt(args[0]) : 3;
         String[] shapes = args.length > 1 ? args[1].split(",") : new String[]{"self1024", "self4096", "cross77"};
@@ -103,20 +106,30 @@ public class AttentionBackwardBench {
             AttentionBackwardBench b = new AttentionBackwardBench();
             b.shape = s;
             b.setup();
-            double fwd = best(reps, b::forward), bwd = best(reps, b::backward), maps = best(reps, b::backwardWithMaps);
-            System.out.printf("%-9s forward %.1f ms, backward %.1f ms (%.2fx), backward with maps %.1f ms%n", s, fwd, bwd, bwd / fwd, maps);
+            double[] fwd = best(reps, b::forward), bwd = best(reps, b::backward), maps = best(reps, b::backwardWithMaps);
+            System.out.printf("%-9s %d threads: forward %.1f ms (cpu %.1f), backward %.1f ms (cpu %.1f; %.2fx), with maps %.1f ms (cpu %.1f)%n",
+                    s, dev.diffuse4j.runtime.cpu.Parallel.threads(), fwd[0], fwd[1], bwd[0], bwd[1], bwd[1] / fwd[1], maps[0], maps[1]);
             b.tearDown();
         }
     }
 
-    private static double best(int reps, Runnable op) {
+    /**
+     * {best wall ms, best CPU ms}: the process's CPU time, or with -Dd4j.threads=1 (everything runs on
+     * the calling thread) that thread's, which has a much finer clock.
+     */
+    private static double[] best(int reps, Runnable op) {
+        var os = (com.sun.management.OperatingSystemMXBean) java.lang.management.ManagementFactory.getOperatingSystemMXBean();
+        var threads = java.lang.management.ManagementFactory.getThreadMXBean();
+        boolean single = dev.diffuse4j.runtime.cpu.Parallel.threads() == 1;
+        java.util.function.LongSupplier cpuNanos = single ? threads::getCurrentThreadCpuTime : os::getProcessCpuTime;
         op.run();
-        double best = Double.MAX_VALUE;
+        double wall = Double.MAX_VALUE, cpu = Double.MAX_VALUE;
         for (int i = 0; i < reps; i++) {
-            long t0 = System.nanoTime();
+            long c0 = cpuNanos.getAsLong(), t0 = System.nanoTime();
             op.run();
-            best = Math.min(best, (System.nanoTime() - t0) / 1e6);
+            wall = Math.min(wall, (System.nanoTime() - t0) / 1e6);
+            cpu = Math.min(cpu, (cpuNanos.getAsLong() - c0) / 1e6);
         }
-        return best;
+        return new double[]{wall, cpu};
     }
 }

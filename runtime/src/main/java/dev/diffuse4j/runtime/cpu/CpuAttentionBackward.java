@@ -94,10 +94,13 @@ final class CpuAttentionBackward {
             });
 
             AdaIn.ChannelAffine[] ka = keyAffine, va = valueAffine;
+            KvSegment s0 = segments.get(0);
+            double[][][] keyStats = ka == null ? null : statsOfAdaInRows(s0.k(), ka, adain, rows0);
+            double[][][] valueStats = va == null ? null : statsOfAdaInRows(s0.v(), va, adain, rows0);
             Parallel.forEach(heads, h -> {
                 for (int j = 0; j < count; j++) {
-                    reduce(plan, partials, segments.get(j), j, h, true, j == 0 ? ka : null, adain, rows0, dk[j]);
-                    reduce(plan, partials, segments.get(j), j, h, false, j == 0 ? va : null, adain, rows0, dv[j]);
+                    reduce(plan, partials, segments.get(j), j, h, true, j == 0 ? ka : null, keyStats, adain, rows0, dk[j]);
+                    reduce(plan, partials, segments.get(j), j, h, false, j == 0 ? va : null, valueStats, adain, rows0, dv[j]);
                 }
             });
         }
@@ -132,14 +135,13 @@ final class CpuAttentionBackward {
     /**
      * Adds head h's key (or value) gradients of segment j into {@code raw} ([Bk, N, H*D]): per item in
      * order, its tasks' partials go straight to the row it reads, or through AdaIN's backward when the
-     * item read an AdaIN'd copy of the row.
+     * item read an AdaIN'd copy of the row ({@code stats}: those of the rows AdaIN reads).
      */
     private static void reduce(BackwardPlan plan, BackwardBlock.Partials[] partials, KvSegment seg, int j, int h, boolean keys,
-                               AdaIn.ChannelAffine[] affine, AdaInSpec adain, int[] rows0, float[] raw) {
+                               AdaIn.ChannelAffine[] affine, double[][][] stats, AdaInSpec adain, int[] rows0, float[] raw) {
         Tensor source = keys ? seg.k() : seg.v();
         int items = plan.items(), tokens = source.dim(1), dim = plan.dim(), d = plan.headDim(), c0 = h * d;
         float[] g = new float[tokens * d];
-        double[][][] stats = null;
         for (int b = 0; b < items; b++) {
             if (plan.panels().panel(j, b) < 0) continue;
             boolean normalised = affine != null && affine[b] != null;
@@ -162,7 +164,6 @@ final class CpuAttentionBackward {
                 }
             }
             if (!normalised) continue;
-            if (stats == null) stats = statsOfAdaInRows(source, affine, adain, rows0);
             AdaInBackward.accumulate(new TokenRows(source), row, rows0[adain.refItem()[b]], stats, tokens, dim, adain.eps(),
                     g, 0, d, raw, c0, d);
         }

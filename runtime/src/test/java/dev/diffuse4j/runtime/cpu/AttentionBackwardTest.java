@@ -51,7 +51,7 @@ class AttentionBackwardTest {
         Random r = AttentionTestData.random("causal");
         int n = AttentionKernels.QB + 6;
         AttentionCall call = AttentionCall.plain(randn(r, 1f, 2, n, 6), randn(r, 1f, 2, n, 6), randn(r, 1f, 2, n, 6), 2).withCausal(true);
-        checkAgainstFiniteDifferences(r, call, true, false, 150);
+        checkAgainstFiniteDifferences(r, call, true, false, 100);
     }
 
     @Test
@@ -151,8 +151,8 @@ class AttentionBackwardTest {
         KvSegment own = KvSegment.of(randn(r, 1f, 2, nk, 10), randn(r, 1f, 2, nk, 10));
         KvSegment ref = KvSegment.of(randn(r, 1f, 1, 13, 10), randn(r, 1f, 1, 13, 10)).withLogitScale(1.2f).withLogitBias(0.3f).withWeight(2f);
         AttentionCall joint = new AttentionCall(q, 2, List.of(own, ref), AttentionMode.JOINT, Float.NaN, false, null, 0);
-        checkAgainstFiniteDifferences(r, joint, true, true, 120);
-        checkAgainstFiniteDifferences(r, joint.withMode(AttentionMode.STRATIFIED).withCapture(1), true, true, 120);
+        checkAgainstFiniteDifferences(r, joint, true, true, 80);
+        checkAgainstFiniteDifferences(r, joint.withMode(AttentionMode.STRATIFIED).withCapture(1), true, true, 80);
     }
 
     // ---------------------------------------------------------------- identities
