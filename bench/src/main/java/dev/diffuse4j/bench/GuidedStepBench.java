@@ -26,6 +26,10 @@ import java.util.Random;
  * the latent, then the same CFG forward. Times are best-of-{@code repeats} after a warm-up; memory is
  * the peak of the runtime's off-heap tensor bytes above what the weights hold.
  * <pre>java -Xmx2g ... dev.diffuse4j.bench.GuidedStepBench [latent=32] [repeats=1]</pre>
+ * Measured (2 vCPU dev machine shared with other jobs, after the attnbwd/autograd merges), latent 64 (512 px):
+ * plain 17.6 s, guided 38.4 s = 2.18x (taped cond forward 8.4 s, backward 12.4 s); peak tensor memory above
+ * the weights 0.25 GB plain vs 0.93 GB guided; peak RSS 5.9 GB. Latent 32 (256 px): plain 6.8 s, guided
+ * 14.8 s = 2.18x; 0.06 GB vs 0.24 GB.
  */
 public final class GuidedStepBench {
     private GuidedStepBench() {}
