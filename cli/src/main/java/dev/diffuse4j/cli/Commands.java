@@ -16,5 +16,6 @@ final class Commands {
         cl.addSubcommand(new ImagePromptCommand());
         cl.addSubcommand(new BalanceCommand());
         cl.addSubcommand(new AnalyzeLayersCommand());
+        cl.addSubcommand(new SelfCrossCommand());
     }
 }

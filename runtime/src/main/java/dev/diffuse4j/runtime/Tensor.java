@@ -1,5 +1,7 @@
 package dev.diffuse4j.runtime;
 
+import dev.diffuse4j.runtime.autograd.Recorder;
+
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.util.Arrays;
@@ -8,6 +10,7 @@ import java.util.Arrays;
  * An n-dimensional view of a {@link Storage}: shape, strides (in elements), element offset, dtype.
  * Views (reshape, permute, slice) share storage; the storage is freed when the last tensor that
  * references it is closed. Tensors created inside an open {@link Scope} are closed with it.
+ * Views are recorded by an open {@link dev.diffuse4j.runtime.autograd.Tape} when they read a tracked tensor.
  */
 public final class Tensor implements AutoCloseable {
     static final ValueLayout.OfFloat F32 = ValueLayout.JAVA_FLOAT_UNALIGNED;
@@ -141,7 +144,7 @@ public final class Tensor implements AutoCloseable {
             throw new IllegalArgumentException("reshape " + describe() + " -> " + Arrays.toString(s)
                     + ": tensor is not contiguous (strides " + Arrays.toString(strides) + "); call contiguous() first");
         storage.retain();
-        return new Tensor(storage, dtype, s, Shapes.contiguousStrides(s), offset);
+        return Recorder.reshape(new Tensor(storage, dtype, s, Shapes.contiguousStrides(s), offset), this);
     }
 
     /** A view with dimensions reordered: result dim i is source dim {@code order[i]}. */
@@ -160,7 +163,7 @@ public final class Tensor implements AutoCloseable {
             st[i] = strides[a];
         }
         storage.retain();
-        return new Tensor(storage, dtype, s, st, offset);
+        return Recorder.permute(new Tensor(storage, dtype, s, st, offset), this, order);
     }
 
     /** Swaps two dimensions (a view). */
@@ -183,7 +186,7 @@ public final class Tensor implements AutoCloseable {
         int[] s = shape.clone();
         s[d] = end - start;
         storage.retain();
-        return new Tensor(storage, dtype, s, strides.clone(), offset + start * strides[d]);
+        return Recorder.slice(new Tensor(storage, dtype, s, strides.clone(), offset + start * strides[d]), this, d, start, end);
     }
 
     /** Index {@code index} along {@code dim}, removing that dimension (a view). */
@@ -196,14 +199,14 @@ public final class Tensor implements AutoCloseable {
         long[] st = new long[shape.length - 1];
         for (int i = 0, j = 0; i < shape.length; i++) if (i != d) { s[j] = shape[i]; st[j++] = strides[i]; }
         storage.retain();
-        return new Tensor(storage, dtype, s, st, offset + index * strides[d]);
+        return Recorder.select(new Tensor(storage, dtype, s, st, offset + index * strides[d]), this, d, index);
     }
 
     /** Another reference to the same data with the same shape (closing one leaves the other valid). */
     public Tensor share() {
         checkOpen();
         storage.retain();
-        return new Tensor(storage, dtype, shape.clone(), strides.clone(), offset);
+        return Recorder.share(new Tensor(storage, dtype, shape.clone(), strides.clone(), offset), this);
     }
 
     /** This data in contiguous row-major order: a shared view when already contiguous, else a copy. */

@@ -95,7 +95,7 @@ final class CpuAttention {
 
     // ---------------------------------------------------------------- validation
 
-    private static void check(AttentionCall call) {
+    static void check(AttentionCall call) {
         Tensor q = call.q();
         if (q == null) throw new IllegalArgumentException("attention: no queries");
         if (q.rank() != 3) throw new IllegalArgumentException("attention: q must be [B, Nq, H*D], got " + q.describe());

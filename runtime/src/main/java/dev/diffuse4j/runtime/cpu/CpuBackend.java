@@ -4,12 +4,19 @@ import dev.diffuse4j.runtime.DType;
 import dev.diffuse4j.runtime.Device;
 import dev.diffuse4j.runtime.Tensor;
 import dev.diffuse4j.runtime.ops.AttentionCall;
+import dev.diffuse4j.runtime.ops.AttentionGrads;
 import dev.diffuse4j.runtime.ops.AttentionResult;
 import dev.diffuse4j.runtime.ops.Backend;
 import dev.diffuse4j.runtime.ops.Backends;
 import dev.diffuse4j.runtime.ops.BinaryOp;
 import dev.diffuse4j.runtime.ops.Conv2dParams;
+import dev.diffuse4j.runtime.ops.NormGrads;
 import dev.diffuse4j.runtime.ops.UnaryOp;
+import dev.diffuse4j.runtime.cpu.grad.EmbeddingGrad;
+import dev.diffuse4j.runtime.cpu.grad.NormGrad;
+import dev.diffuse4j.runtime.cpu.grad.Patches;
+import dev.diffuse4j.runtime.cpu.grad.SumToShape;
+import dev.diffuse4j.runtime.cpu.grad.UnaryGrad;
 
 import java.util.List;
 
@@ -70,4 +77,26 @@ public final class CpuBackend implements Backend {
     }
 
     @Override public AttentionResult attention(AttentionCall call) { return CpuAttention.attention(call); }
+
+    @Override public AttentionGrads attentionBackward(AttentionCall call, Tensor dOut, Tensor dMaps) {
+        return CpuAttentionBackward.backward(call, dOut, dMaps);
+    }
+
+    // ---------------------------------------------------------------- reverse-mode primitives (cpu/grad)
+
+    @Override public Tensor sumToShape(Tensor x, int... shape) { return SumToShape.sumToShape(x, shape); }
+
+    @Override public Tensor unaryBackward(UnaryOp op, Tensor x, Tensor dy) { return UnaryGrad.unaryBackward(op, x, dy); }
+
+    @Override public NormGrads groupNormBackward(Tensor x, Tensor dy, int groups, Tensor gamma, Tensor beta, float eps, boolean silu) {
+        return NormGrad.groupNormBackward(x, dy, groups, gamma, beta, eps, silu);
+    }
+
+    @Override public Tensor im2col(Tensor x, int kh, int kw, Conv2dParams p) { return Patches.im2col(x, kh, kw, p); }
+
+    @Override public Tensor col2im(Tensor cols, int[] inputShape, int kh, int kw, Conv2dParams p) { return Patches.col2im(cols, inputShape, kh, kw, p); }
+
+    @Override public Tensor embeddingBackward(Tensor dy, Tensor ids, int rows) { return EmbeddingGrad.embeddingBackward(dy, ids, rows); }
+
+    @Override public Tensor selectsFirst(BinaryOp op, Tensor a, Tensor b) { return EmbeddingGrad.selectsFirst(op, a, b); }
 }

@@ -6,6 +6,7 @@ import dev.diffuse4j.runtime.Numbers;
 import dev.diffuse4j.runtime.Shapes;
 import dev.diffuse4j.runtime.Tensor;
 import dev.diffuse4j.runtime.ops.AttentionCall;
+import dev.diffuse4j.runtime.ops.AttentionGrads;
 import dev.diffuse4j.runtime.ops.AttentionResult;
 import dev.diffuse4j.runtime.ops.Backend;
 import dev.diffuse4j.runtime.ops.Backends;
@@ -25,6 +26,13 @@ import static dev.diffuse4j.runtime.cuda.CudaDriver.check;
  * asked), every op a launch of the hand-written kernels of diffuse4j-kernels, queued in order on one
  * stream. Results keep the (promoted) dtype of their inputs. Host copies ({@link #copyFrom},
  * {@link #toCpu}) and {@link #synchronize} are the points where the host waits.
+ *
+ * <p>Reverse mode (runtime.autograd): the backward rules run on this backend through the forward ops
+ * (matmul, elementwise, concat, ...), but the reverse-mode primitives of {@link Backend}
+ * ({@code sumToShape}, {@code unaryBackward}, {@code groupNormBackward}, {@code im2col},
+ * {@code col2im}, {@code embeddingBackward}, {@code selectsFirst}) have no CUDA kernels yet: they use
+ * {@link Backend}'s default host round trip (copy to the CPU, compute there in F32, copy the F32
+ * result back), which synchronises the stream at each call.
  *
  * <p>Obtain it with {@code Backends.of(Device.cuda())}; where CUDA cannot run that throws
  * {@link CudaUnavailableException} ("CUDA backend unavailable: &lt;reason&gt;").
@@ -304,6 +312,11 @@ public final class CudaBackend implements Backend {
     }
 
     @Override public AttentionResult attention(AttentionCall call) { return attention.attention(call); }
+
+    /** Host round trip through the CPU backward (see {@link CudaAttentionBackward}). */
+    @Override public AttentionGrads attentionBackward(AttentionCall call, Tensor dOut, Tensor dMaps) {
+        return CudaAttentionBackward.backward(this, call, dOut, dMaps);
+    }
 
     // ---------------------------------------------------------------- CUDA graphs
 

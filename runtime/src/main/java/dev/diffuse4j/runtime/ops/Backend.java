@@ -117,4 +117,59 @@ public interface Backend {
     default AttentionGrads attentionBackward(AttentionCall call, Tensor dOut, Tensor dMaps) {
         throw new UnsupportedOperationException("attention backward is not available on " + device());
     }
+
+    // ---------------------------------------------------------------- reverse-mode primitives (runtime.autograd)
+    // The defaults run on the host: copy the inputs to the CPU, compute there, copy the result back.
+    // The CPU backend overrides every one; a GPU backend uses them until it has kernels of its own.
+
+    /**
+     * Sums {@code x} down to {@code shape}, the shape of a tensor that broadcast to x's shape: leading
+     * dimensions x has in excess and dimensions where {@code shape} is 1 are summed. Result F32.
+     */
+    default Tensor sumToShape(Tensor x, int... shape) {
+        try (Tensor hx = toCpu(x); Tensor r = Backends.cpu().sumToShape(hx, shape)) { return copyFrom(r); }
+    }
+
+    /** dy * f'(x) for the elementwise function {@code op}, elementwise (x and dy of one shape). */
+    default Tensor unaryBackward(UnaryOp op, Tensor x, Tensor dy) {
+        try (Tensor hx = toCpu(x); Tensor hd = toCpu(dy); Tensor r = Backends.cpu().unaryBackward(op, hx, hd)) { return copyFrom(r); }
+    }
+
+    /**
+     * Reverse mode of {@link #groupNorm} (LayerNorm is the case of one group over [rows, 1, C]): given
+     * dy, the gradients with respect to x, gamma and beta (null where gamma/beta are null).
+     */
+    default NormGrads groupNormBackward(Tensor x, Tensor dy, int groups, Tensor gamma, Tensor beta, float eps, boolean silu) {
+        try (Tensor hx = toCpu(x); Tensor hd = toCpu(dy); Tensor hg = gamma == null ? null : toCpu(gamma);
+             Tensor hb = beta == null ? null : toCpu(beta)) {
+            NormGrads r = Backends.cpu().groupNormBackward(hx, hd, groups, hg, hb, eps, silu);
+            try (Tensor dx = r.dx(); Tensor dg = r.dGamma(); Tensor db = r.dBeta()) {
+                return new NormGrads(copyFrom(dx), dg == null ? null : copyFrom(dg), db == null ? null : copyFrom(db));
+            }
+        }
+    }
+
+    /**
+     * Patches of NHWC x [B, H, W, C] for a kh x kw convolution with params p, as rows
+     * [B*Ho*Wo, kh*kw*C] in (ky, kx, c) order (zeros where the window leaves the input): conv2d is
+     * then {@code cols · W^T} with W [Cout, kh*kw*C], and its weight gradient {@code dy^T · cols}.
+     */
+    default Tensor im2col(Tensor x, int kh, int kw, Conv2dParams p) {
+        try (Tensor hx = toCpu(x); Tensor r = Backends.cpu().im2col(hx, kh, kw, p)) { return copyFrom(r); }
+    }
+
+    /** Adjoint of {@link #im2col}: sums the patch rows cols [B*Ho*Wo, kh*kw*C] back into an input-shaped [B, H, W, C]. */
+    default Tensor col2im(Tensor cols, int[] inputShape, int kh, int kw, Conv2dParams p) {
+        try (Tensor hc = toCpu(cols); Tensor r = Backends.cpu().col2im(hc, inputShape, kh, kw, p)) { return copyFrom(r); }
+    }
+
+    /** Adjoint of {@link #embedding}: [rows, D] where row r sums the dy rows [..., D] whose id is r. */
+    default Tensor embeddingBackward(Tensor dy, Tensor ids, int rows) {
+        try (Tensor hd = toCpu(dy); Tensor hi = toCpu(ids); Tensor r = Backends.cpu().embeddingBackward(hd, hi, rows)) { return copyFrom(r); }
+    }
+
+    /** For MAX/MIN: 1 where {@code a} is the chosen operand (ties go to a), else 0, in the broadcast shape. */
+    default Tensor selectsFirst(BinaryOp op, Tensor a, Tensor b) {
+        try (Tensor ha = toCpu(a); Tensor hb = toCpu(b); Tensor r = Backends.cpu().selectsFirst(op, ha, hb)) { return copyFrom(r); }
+    }
 }

@@ -19,6 +19,21 @@ final class AttentionReference {
     record Result(double[] out, double[] maps) {}
 
     static Result run(AttentionCall call) {
+        int count = call.segments().size();
+        double[][][][] keys = new double[count][][][], values = new double[count][][][];
+        for (int j = 0; j < count; j++) {
+            keys[j] = rows(call.segments().get(j).k());
+            values[j] = rows(call.segments().get(j).v());
+        }
+        return run(call, rows(call.q()), keys, values);
+    }
+
+    /**
+     * The same with the inputs given as doubles ({@code rawQ} [B][Nq][C], {@code keys[j]} / {@code values[j]}
+     * [Bk][Nk][C]) in place of the call's tensors, whose shapes and all other parameters still apply:
+     * what finite differences of the op perturb.
+     */
+    static Result run(AttentionCall call, double[][][] rawQ, double[][][][] keys, double[][][][] values) {
         Tensor qt = call.q();
         int items = qt.dim(0), nq = qt.dim(1), dim = qt.dim(2), heads = call.heads(), d = dim / heads;
         double s = call.effectiveScale();
@@ -29,14 +44,13 @@ final class AttentionReference {
         // Per item: its queries [Nq][dim] and each segment's keys/values [N_j][dim] (null when absent).
         double[][][] q = new double[items][][];
         double[][][][] k = new double[count][items][][], v = new double[count][items][][];
-        double[][][] rawQ = rows(qt);
         for (int b = 0; b < items; b++) {
             q[b] = rawQ[b];
             if (adain != null && adain.queries() && adain.refItem()[b] >= 0) q[b] = adain(rawQ[b], rawQ[adain.refItem()[b]], adain.eps());
         }
         for (int j = 0; j < count; j++) {
             KvSegment seg = segs.get(j);
-            double[][][] rk = rows(seg.k()), rv = rows(seg.v());
+            double[][][] rk = keys[j], rv = values[j];
             for (int b = 0; b < items; b++) {
                 int row = seg.rowFor(b, items);
                 if (row < 0) continue;
