@@ -45,7 +45,8 @@ class OpGradientsTest {
         record Case(int k, Conv2dParams p, int h, int w) {}
         for (Case c : List.of(new Case(1, Conv2dParams.of(1, 0), 4, 3), new Case(3, Conv2dParams.of(1, 1), 5, 4),
                 new Case(3, Conv2dParams.of(2, 1), 5, 6), new Case(3, new Conv2dParams(2, 2, 0, 0, 1, 1), 6, 5),
-                new Case(1, Conv2dParams.of(2, 0), 5, 5), new Case(3, new Conv2dParams(2, 1, 1, 0, 0, 1), 6, 5))) {
+                new Case(1, Conv2dParams.of(2, 0), 5, 5), new Case(3, new Conv2dParams(2, 1, 1, 0, 0, 1), 6, 5),
+                new Case(3, new Conv2dParams(1, 1, 0, 1, 2, 0), 4, 5), new Case(3, Conv2dParams.of(1, 0), 5, 5))) {
             Conv2dParams p = c.p();
             int ho = p.outH(c.h(), c.k()), wo = p.outW(c.w(), c.k());
             check("conv2d k" + c.k() + " " + p, List.of(r(2, c.h(), c.w(), 3), r(4, c.k(), c.k(), 3), r(4), r(2, ho, wo, 4)),
