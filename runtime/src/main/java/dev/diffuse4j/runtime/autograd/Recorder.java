@@ -60,7 +60,10 @@ public final class Recorder {
         return y;
     }
 
-    /** conv2d = im2col(x) · W^T: dW = dy^T · im2col(x), dx = col2im(dy · W) (a 1x1, stride-1, unpadded conv needs no patches). */
+    /**
+     * conv2d = im2col(x) · W^T: dW = dy^T · im2col(x); dx = col2im(dy · W) for strided convs, a
+     * convolution of dy with the flipped transposed weights for stride 1, dy · W for a plain 1x1.
+     */
     public static Tensor conv2d(Tensor y, Tensor x, Tensor w, Tensor bias, Conv2dParams p, Tensor residual) {
         if (Tape.current() == null) return y;
         Tape.Recording r = Tape.op("conv2d", x, w, bias, residual);
@@ -75,8 +78,15 @@ public final class Recorder {
             Tensor d2 = flat(d[0], -1, cout);
             Tensor dx = null, dw = null;
             if (gx) {
-                Tensor dcols = Ops.matmul(d2, flat(sw, cout, k));
-                dx = pointwise ? dcols.reshape(xs) : be.col2im(dcols, xs, kh, kw, p);
+                if (!pointwise && p.strideH() == 1 && p.strideW() == 1 && p.padTop() < kh && p.padBottom() < kh && p.padLeft() < kw && p.padRight() < kw) {
+                    // stride 1: the input gradient is itself a convolution (the fast forward kernel), of dy with
+                    // the flipped, in/out-swapped weights and the complementary padding
+                    dx = Ops.conv2d(d[0], flippedTransposed(sw), null,
+                            new Conv2dParams(1, 1, kh - 1 - p.padTop(), kw - 1 - p.padLeft(), kh - 1 - p.padBottom(), kw - 1 - p.padRight()));
+                } else {
+                    Tensor dcols = Ops.matmul(d2, flat(sw, cout, k));
+                    dx = pointwise ? dcols.reshape(xs) : be.col2im(dcols, xs, kh, kw, p);
+                }
             }
             if (gw) {
                 Tensor cols = pointwise ? flat(sx, -1, k) : be.im2col(sx, kh, kw, p);
@@ -85,6 +95,17 @@ public final class Recorder {
             return new Tensor[]{dx, dw, gb ? reduce(d2, cout) : null, gr ? d[0] : null};
         }, y);
         return y;
+    }
+
+    /** w [Cout, kh, kw, Cin] -> [Cin, kh, kw, Cout] with both kernel axes reversed (built from ops: embedding picks the taps in reverse). */
+    private static Tensor flippedTransposed(Tensor w) {
+        int cout = w.dim(0), kh = w.dim(1), kw = w.dim(2), cin = w.dim(3);
+        int[] reversed = new int[kh * kw];
+        for (int i = 0; i < reversed.length; i++) reversed[i] = reversed.length - 1 - i;
+        Tensor ids = Tensor.ofInts(reversed, reversed.length);
+        if (!w.device().isCpu()) ids = Ops.to(ids, w.device());
+        Tensor taps = flat(w.permute(1, 2, 0, 3), kh * kw, cout * cin);
+        return Ops.contiguous(Ops.embedding(taps, ids).reshape(kh, kw, cout, cin).permute(3, 0, 1, 2));
     }
 
     // ---------------------------------------------------------------- normalisation

@@ -1,5 +1,7 @@
 package dev.diffuse4j.runtime.autograd;
 
+import dev.diffuse4j.runtime.DType;
+import dev.diffuse4j.runtime.Device;
 import dev.diffuse4j.runtime.Tensor;
 import dev.diffuse4j.runtime.ops.BinaryOp;
 import dev.diffuse4j.runtime.ops.Conv2dParams;
@@ -43,7 +45,8 @@ class OpGradientsTest {
         record Case(int k, Conv2dParams p, int h, int w) {}
         for (Case c : List.of(new Case(1, Conv2dParams.of(1, 0), 4, 3), new Case(3, Conv2dParams.of(1, 1), 5, 4),
                 new Case(3, Conv2dParams.of(2, 1), 5, 6), new Case(3, new Conv2dParams(2, 2, 0, 0, 1, 1), 6, 5),
-                new Case(1, Conv2dParams.of(2, 0), 5, 5), new Case(3, new Conv2dParams(2, 1, 1, 0, 0, 1), 6, 5))) {
+                new Case(1, Conv2dParams.of(2, 0), 5, 5), new Case(3, new Conv2dParams(2, 1, 1, 0, 0, 1), 6, 5),
+                new Case(3, new Conv2dParams(1, 1, 0, 1, 2, 0), 4, 5), new Case(3, Conv2dParams.of(1, 0), 5, 5))) {
             Conv2dParams p = c.p();
             int ho = p.outH(c.h(), c.k()), wo = p.outW(c.w(), c.k());
             check("conv2d k" + c.k() + " " + p, List.of(r(2, c.h(), c.w(), 3), r(4, c.k(), c.k(), 3), r(4), r(2, ho, wo, 4)),
@@ -122,9 +125,26 @@ class OpGradientsTest {
                 t -> t.get(0).transpose(0, 1).slice(0, 1, 4));
         check("select", List.of(r(3, 4, 2)), in -> RefOps.select(in.get(0), 1, 2), t -> t.get(0).select(1, 2));
         check("reshape", List.of(r(2, 6)), in -> RefOps.reshape(in.get(0), 3, 4), t -> t.get(0).reshape(3, 4));
-        check("share and cast", List.of(r(2, 3)), in -> in.get(0), t -> Ops.cast(t.get(0).share(), dev.diffuse4j.runtime.DType.F32));
+        check("share and cast", List.of(r(2, 3)), in -> in.get(0), t -> Ops.cast(t.get(0).share(), DType.F32));
+        check("to the cpu", List.of(r(2, 3)), in -> RefOps.affine(in.get(0), 2, 0), t -> Ops.scale(Ops.to(t.get(0), Device.CPU), 2f));
         check("strided input to an op", List.of(r(4, 3)), in -> RefOps.unary(UnaryOp.SILU, RefOps.permute(in.get(0), 1, 0)),
                 t -> Ops.silu(t.get(0).transpose(0, 1)));
+    }
+
+    /** Checkpoint weights kept in half precision (constants) on the path of a watched activation. */
+    @Test
+    void halfPrecisionConstantWeights() {
+        Nd w = half(r(4, 5)), cw = half(r(3, 3, 3, 2));
+        check("linear, F16 weight", List.of(r(2, 5), w), new boolean[]{true, false}, in -> RefOps.linear(in.get(0), in.get(1), null),
+                t -> Ops.linear(t.get(0), Ops.cast(t.get(1), DType.F16), null), 2e-3);
+        check("conv2d, F16 weight", List.of(r(1, 4, 4, 2), cw), new boolean[]{true, false},
+                in -> RefOps.conv2d(in.get(0), in.get(1), null, Conv2dParams.of(1, 1), null),
+                t -> Ops.conv2d(t.get(0), Ops.cast(t.get(1), DType.F16), null, Conv2dParams.of(1, 1)), 2e-3);
+    }
+
+    private static Nd half(Nd a) {
+        for (int i = 0; i < a.v().length; i++) a.v()[i] = Float.float16ToFloat(Float.floatToFloat16((float) a.v()[i]));
+        return a;
     }
 
     @Test

@@ -39,14 +39,21 @@ public final class NormGrad {
                 long first = (long) item * positions * c + c0;
                 double sum = 0, sq = 0;
                 for (long p = 0; p < positions; p++)
-                    for (int j = 0; j < cg; j++) { double v = xs.get(first + p * c + j); sum += v; sq += v * v; }
-                double mean = sum / n, var = Math.max(0, sq / n - mean * mean), rstd = 1 / Math.sqrt(var + eps);
+                    for (int j = 0; j < cg; j++) sum += xs.get(first + p * c + j);
+                double mean = sum / n;
+                for (long p = 0; p < positions; p++)  // two passes: no cancellation when |mean| >> std
+                    for (int j = 0; j < cg; j++) { double v = xs.get(first + p * c + j) - mean; sq += v * v; }
+                double rstd = 1 / Math.sqrt(sq / n + eps);
                 double sg = 0, sgx = 0;
                 double[] dgRow = dGamma[item], dbRow = dBeta[item];
-                for (long p = 0; p < positions; p++)
-                    for (int j = 0; j < cg; j++) {
-                        long i = first + p * c + j;
+                int count = Math.toIntExact(positions * cg);
+                float[] xhat = new float[count], dpre = new float[count];  // kept for the last pass: one exp per element
+                for (int p = 0, at = 0; p < positions; p++)
+                    for (int j = 0; j < cg; j++, at++) {
+                        long i = first + (long) p * c + j;
                         double xh = (xs.get(i) - mean) * rstd, d = dyPre(ds.get(i), xh, g[c0 + j], b[c0 + j], silu);
+                        xhat[at] = (float) xh;
+                        dpre[at] = (float) d;
                         dgRow[c0 + j] += d * xh;
                         dbRow[c0 + j] += d;
                         double gi = d * g[c0 + j];
@@ -54,11 +61,10 @@ public final class NormGrad {
                         sgx += gi * xh;
                     }
                 double mg = sg / n, mgx = sgx / n;
-                for (long p = 0; p < positions; p++)
-                    for (int j = 0; j < cg; j++) {
-                        long i = first + p * c + j;
-                        double xh = (xs.get(i) - mean) * rstd, d = dyPre(ds.get(i), xh, g[c0 + j], b[c0 + j], silu);
-                        os.set(HostF32.F, 4 * i, (float) (rstd * (d * g[c0 + j] - mg - xh * mgx)));
+                for (int p = 0, at = 0; p < positions; p++)
+                    for (int j = 0; j < cg; j++, at++) {
+                        long i = first + (long) p * c + j;
+                        os.set(HostF32.F, 4 * i, (float) (rstd * (dpre[at] * g[c0 + j] - mg - xhat[at] * mgx)));
                     }
             });
         }
