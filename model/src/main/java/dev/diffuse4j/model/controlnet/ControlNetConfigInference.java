@@ -2,14 +2,13 @@ package dev.diffuse4j.model.controlnet;
 
 import dev.diffuse4j.model.unet.UNetConfig;
 import dev.diffuse4j.model.unet.UNetConfigInference;
+import dev.diffuse4j.weights.KeyShapes;
 import dev.diffuse4j.weights.TensorSource;
 
 import java.util.ArrayList;
 import java.util.List;
 import java.util.TreeSet;
 import java.util.function.IntBinaryOperator;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
 
 /**
  * Reads a ControlNet config off an original checkpoint's keys and shapes: the encoder as
@@ -34,7 +33,7 @@ public final class ControlNetConfigInference {
      *             SDXL time-id width, sample size) is taken from it when its level count matches
      */
     public static ControlNetConfig infer(TensorSource src, String prefix, UNetConfig base) {
-        Keys s = new Keys(src, prefix);
+        KeyShapes s = new KeyShapes(src, prefix, "ControlNet");
         int[] convIn = s.need("input_blocks.0.0.weight", 4);
         int ch0 = convIn[0], inChannels = convIn[1];
         TreeSet<Integer> inputs = s.indices("input_blocks"), ops = new TreeSet<>();
@@ -95,28 +94,5 @@ public final class ControlNetConfigInference {
         widths.add(hintIn[0]);
         for (int j = 1; j < blocks; j += 2) widths.add(s.need("input_hint_block." + (2 + 2 * j) + ".weight", 4)[0]);
         return new ControlNetConfig(unet, hintIn[1], widths);
-    }
-
-    private record Keys(TensorSource src, String prefix) {
-        boolean has(String key) { return src.contains(prefix + key); }
-
-        int[] need(String key, int rank) {
-            if (!has(key)) throw new IllegalArgumentException(src.describe() + ": ControlNet key " + prefix + key + " is missing");
-            int[] shape = src.info(prefix + key).shape();
-            if (rank >= 0 && shape.length != rank)
-                throw new IllegalArgumentException(src.describe() + ": " + prefix + key + " has rank " + shape.length + ", expected " + rank);
-            return shape;
-        }
-
-        TreeSet<Integer> indices(String under) {
-            Pattern p = Pattern.compile(Pattern.quote(prefix + under + ".") + "(\\d+)\\..*");
-            TreeSet<Integer> out = new TreeSet<>();
-            for (String k : src.keys()) {
-                Matcher m = p.matcher(k);
-                if (m.matches()) out.add(Integer.parseInt(m.group(1)));
-            }
-            if (out.isEmpty()) throw new IllegalArgumentException(src.describe() + ": no keys under " + prefix + under + ".");
-            return out;
-        }
     }
 }

@@ -1,13 +1,12 @@
 package dev.diffuse4j.model.unet;
 
+import dev.diffuse4j.weights.KeyShapes;
 import dev.diffuse4j.weights.TensorSource;
 
 import java.util.ArrayList;
 import java.util.List;
 import java.util.TreeSet;
 import java.util.function.IntBinaryOperator;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
 
 /**
  * Reads a UNet config off a single-file (LDM/SGM) checkpoint's keys and shapes: levels, widths,
@@ -31,7 +30,7 @@ public final class UNetConfigInference {
      * @param additionTimeEmbedDim width of each SDXL time-id embedding when the checkpoint has label_emb
      */
     public static UNetConfig infer(TensorSource src, String prefix, IntBinaryOperator heads, int additionTimeEmbedDim) {
-        Shapes s = new Shapes(src, prefix);
+        KeyShapes s = new KeyShapes(src, prefix, "UNet");
         int[] convIn = s.need("input_blocks.0.0.weight", 4);
         int ch0 = convIn[0], inChannels = convIn[1];
         int outChannels = s.need("out.2.weight", 4)[0];
@@ -91,31 +90,5 @@ public final class UNetConfigInference {
             throw new IllegalArgumentException(src.describe() + ": conv_in has " + ch0 + " channels but the first level has " + channels.get(0));
         return new UNetConfig(addType != null ? 128 : 64, inChannels, outChannels, channels, layers, down, UNetConfig.MID, up,
                 headList, null, contextDim, depth, linear, 32, 1e-5f, true, 0f, addType, addTime, addDim, false);
-    }
-
-    /** Key and shape lookups under the prefix, with errors that name the key. */
-    private record Shapes(TensorSource src, String prefix) {
-        boolean has(String key) { return src.contains(prefix + key); }
-
-        int[] need(String key, int rank) {
-            if (!has(key)) throw new IllegalArgumentException(src.describe() + ": UNet key " + prefix + key + " is missing");
-            int[] shape = src.info(prefix + key).shape();
-            if (rank >= 0 && shape.length != rank)
-                throw new IllegalArgumentException(src.describe() + ": " + prefix + key + " has rank " + shape.length + ", expected " + rank);
-            return shape;
-        }
-
-        /** The integers i with keys "<under>.<i>.*". */
-        TreeSet<Integer> indices(String under) {
-            String base = prefix + (under.endsWith(".") ? under : under + ".");
-            Pattern p = Pattern.compile(Pattern.quote(base) + "(\\d+)\\..*");
-            TreeSet<Integer> out = new TreeSet<>();
-            for (String k : src.keys()) {
-                Matcher m = p.matcher(k);
-                if (m.matches()) out.add(Integer.parseInt(m.group(1)));
-            }
-            if (out.isEmpty()) throw new IllegalArgumentException(src.describe() + ": no keys under " + base);
-            return out;
-        }
     }
 }
