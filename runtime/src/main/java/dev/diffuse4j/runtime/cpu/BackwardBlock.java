@@ -35,7 +35,7 @@ final class BackwardBlock {
     private final int headDim, vs;
     private final float[] qt, qr, dot, dor, dotScaled, dorScaled, pt, dqt, m, l, rowSum;
     private final int[] firstBlock;
-    private float[][] sBlocks = new float[0][], dpBlocks = new float[0][];
+    private float[][] sBlocks = new float[0][], dpBlocks = new float[0][], baseBlocks = new float[0][];
     private float[] gt = new float[0], mapRow = new float[0];
 
     BackwardBlock(BackwardPlan plan) {
@@ -129,9 +129,11 @@ final class BackwardBlock {
         int old = sBlocks.length;
         sBlocks = Arrays.copyOf(sBlocks, n);
         dpBlocks = Arrays.copyOf(dpBlocks, n);
+        baseBlocks = Arrays.copyOf(baseBlocks, n);
         for (int i = old; i < n; i++) {
             sBlocks[i] = new float[QB * QB];
             dpBlocks[i] = new float[QB * QB];
+            baseBlocks[i] = new float[QB];
         }
     }
 
@@ -182,17 +184,19 @@ final class BackwardBlock {
             if (plan.causal() && k0 > lastQuery) break;
             int kn = Math.min(QB, n - k0), kn4 = KvPanels.roundUp4(kn);
             AttentionKernels.logits(k, k0 * vs, vs, qt, sBlocks[b], kn4);
-            rowMaxAndSum(sBlocks[b], kn, cs, bias, k0 - q0);
+            exponentials(sBlocks[b], kn, cs, bias, k0 - q0, baseBlocks[b]);
             if (plan.dOut() != null) AttentionKernels.logits(v, k0 * vs, vs, dOt, dpBlocks[b], kn4);
             else Arrays.fill(dpBlocks[b], 0, kn4 * QB, 0f);
         }
     }
 
     /**
-     * Online max/sum of {@code cs * s + bias} (log2 units, as {@link AttentionKernels#softmaxStep} keeps
-     * them) over the block's kn keys, without touching s; causal keys after the query are left out.
+     * One online-softmax step over a block of raw products s (logits {@code cs * s + bias}, in log2
+     * units as {@link AttentionKernels#softmaxStep} keeps them): updates the row max/sum and turns s into
+     * {@code exp(logit - base)}, base being the running max after this block, saved in {@code base};
+     * causal keys after the query and rows past kn become 0. Step 2 rescales by {@code exp(base - max)/sum}.
      */
-    private void rowMaxAndSum(float[] s, int kn, float cs, float bias, int keyMinusQuery) {
+    private void exponentials(float[] s, int kn, float cs, float bias, int keyMinusQuery, float[] baseOut) {
         float cs2 = cs * LOG2E, bias2 = bias * LOG2E;
         boolean causal = plan.causal();
         for (int col = 0; col < QB; col += L) {
@@ -208,9 +212,12 @@ final class BackwardBlock {
             for (int t = 0, o = col; t < kn; t++, o += QB) {
                 FloatVector x = FloatVector.fromArray(F, s, o).fma(cs2, bias2);
                 if (causal) x = maskFutureKeys(x, keyMinusQuery + t - col);
-                sum = sum.add(AttentionKernels.pow2(x.sub(base)));
+                FloatVector e = AttentionKernels.pow2(x.sub(base));
+                e.intoArray(s, o);
+                sum = sum.add(e);
             }
             FloatVector alpha = AttentionKernels.pow2(mOld.sub(base));
+            base.intoArray(baseOut, col);
             mNew.intoArray(m, col);
             FloatVector.fromArray(F, l, col).fma(alpha, sum).intoArray(l, col);
         }
@@ -222,22 +229,26 @@ final class BackwardBlock {
         return x.blend(Float.NEGATIVE_INFINITY, IOTA.compare(VectorOperators.LT, (float) keyMinusLane0));
     }
 
-    /** Step 2 over segment j: kept logits become P (zero past the last key); rowSum += rowsum(P (dP + G)). */
+    /** Step 2 over segment j: kept exponentials become P (zero past the last key); rowSum += rowsum(P (dP + G)). */
     private void probabilities(int j, int p, int q0, int rows, boolean captured) {
         int n = plan.panels().tokens(p), lastQuery = q0 + rows - 1;
-        float cs = plan.logitScale()[j], bias = plan.logitBias()[j];
         for (int k0 = 0, b = firstBlock[j]; k0 < n; k0 += QB, b++) {
             if (plan.causal() && k0 > lastQuery) break;
             int kn = Math.min(QB, n - k0);
             float[] s = sBlocks[b], dp = dpBlocks[b];
-            AttentionKernels.probabilities(s, kn, cs, bias, plan.causal(), k0 - q0, m, l, 1f);
             Arrays.fill(s, kn * QB, QB * QB, 0f);
             for (int col = 0; col < QB; col += L) {
+                FloatVector mFinal = FloatVector.fromArray(F, m, col);
+                mFinal = mFinal.blend(0f, mFinal.compare(VectorOperators.EQ, Float.NEGATIVE_INFINITY));
+                FloatVector scale = AttentionKernels.pow2(FloatVector.fromArray(F, baseBlocks[b], col).sub(mFinal))
+                        .div(FloatVector.fromArray(F, l, col));
                 FloatVector sum = FloatVector.fromArray(F, rowSum, col);
                 for (int t = 0, o = col; t < kn; t++, o += QB) {
+                    FloatVector pr = FloatVector.fromArray(F, s, o).mul(scale);
+                    pr.intoArray(s, o);
                     FloatVector g = FloatVector.fromArray(F, dp, o);
                     if (captured) g = g.add(FloatVector.fromArray(F, gt, k0 * QB + o));
-                    sum = FloatVector.fromArray(F, s, o).fma(g, sum);
+                    sum = pr.fma(g, sum);
                 }
                 sum.intoArray(rowSum, col);
             }
