@@ -36,7 +36,7 @@ final class BackwardBlock {
     private final float[] qt, qr, dot, dor, dotScaled, dorScaled, pt, dqt, m, l, rowSum;
     private final int[] firstBlock;
     private float[][] sBlocks = new float[0][], dpBlocks = new float[0][], baseBlocks = new float[0][];
-    private float[] gt = new float[0], mapRow = new float[0];
+    private float[] gt = new float[0], mapRows = new float[0];
 
     BackwardBlock(BackwardPlan plan) {
         this.plan = plan;
@@ -137,35 +137,39 @@ final class BackwardBlock {
         }
     }
 
-    /** Queries (AdaIN'd) and output gradients of the block, both transposed and as rows; zero padding. */
+    /** Queries (AdaIN'd) and output gradients of the block, as rows and transposed; zero padding. */
     private void gather(int item, int head, int q0, int rows) {
         int c0 = head * headDim;
-        Arrays.fill(qt, 0f);
         Arrays.fill(qr, 0f);
-        Arrays.fill(dot, 0f);
         Arrays.fill(dor, 0f);
         AdaIn.ChannelAffine affine = plan.queryAffine() == null ? null : plan.queryAffine()[item];
         for (int i = 0; i < rows; i++) {
             plan.q().read(item, q0 + i, c0, headDim, qr, i * vs);
             if (affine != null) affine.apply(qr, i * vs, c0, headDim);
-            for (int d = 0, o = i; d < headDim; d++, o += QB) qt[o] = qr[i * vs + d];
-            if (plan.dOut() == null) continue;
-            plan.dOut().read(item, q0 + i, c0, headDim, dor, i * vs);
-            for (int d = 0, o = i; d < headDim; d++, o += QB) dot[o] = dor[i * vs + d];
+            if (plan.dOut() != null) plan.dOut().read(item, q0 + i, c0, headDim, dor, i * vs);
         }
+        transposeRows(qr, qt);
+        transposeRows(dor, dot);
     }
 
-    /** gt[n*QB + i] = dMaps[item, q0 + i, n] / heads (the map is the head average). */
+    /** t[c*QB + i] = r[i*vs + c] for the QB x vs block. */
+    private void transposeRows(float[] r, float[] t) {
+        for (int c = 0; c < vs; c++)
+            for (int i = 0, o = c * QB, at = c; i < QB; i++, at += vs) t[o + i] = r[at];
+    }
+
+    /** gt[n*QB + i] = dMaps[item, q0 + i, n] / heads (the map is the head average); zero past the last query. */
     private void gatherMapGrads(int item, int q0, int rows) {
         int n = plan.panels().tokens(plan.panels().panel(plan.capture(), item));
-        if (gt.length < n * QB) gt = new float[n * QB];
-        Arrays.fill(gt, 0, n * QB, 0f);
-        if (mapRow.length < n) mapRow = new float[n];
-        float inv = 1f / plan.heads();
-        for (int i = 0; i < rows; i++) {
-            plan.dMaps().read(item, q0 + i, 0, n, mapRow, 0);
-            for (int t = 0, o = i; t < n; t++, o += QB) gt[o] = mapRow[t] * inv;
+        if (gt.length < n * QB) {
+            gt = new float[n * QB];
+            mapRows = new float[n * QB];
         }
+        for (int i = 0; i < rows; i++) plan.dMaps().read(item, q0 + i, 0, n, mapRows, i * n);
+        Arrays.fill(mapRows, rows * n, QB * n, 0f);
+        float inv = 1f / plan.heads();
+        for (int t = 0; t < n; t++)
+            for (int i = 0, o = t * QB, at = t; i < QB; i++, at += n) gt[o + i] = mapRows[at] * inv;
     }
 
     private void resetSoftmax() {
