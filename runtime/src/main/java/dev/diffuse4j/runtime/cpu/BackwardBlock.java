@@ -107,7 +107,8 @@ final class BackwardBlock {
             for (int j = 0; j < plan.segments(); j++) {
                 int p = panels.panel(j, item);
                 boolean captured = maps && j == c;
-                if (p < 0 || (plan.weight()[j] == 0f && !captured)) continue;
+                // a segment reaches the loss through its weighted output or its captured map
+                if (p < 0 || ((plan.weight()[j] == 0f || plan.dOut() == null) && !captured)) continue;
                 float f = plan.weight()[j] / weights;
                 for (int i = 0; i < dot.length; i++) dotScaled[i] = dot[i] * f;
                 for (int i = 0; i < dor.length; i++) dorScaled[i] = dor[i] * f;
