@@ -35,8 +35,8 @@ final class BackwardBlock {
     private final int headDim, vs;
     private final float[] qt, qr, dot, dor, dotScaled, dorScaled, pt, dqt, m, l, rowSum;
     private final int[] firstBlock;
-    private float[][] sBlocks = new float[0][], dpBlocks = new float[0][];
-    private float[] gt = new float[0], mapRow = new float[0];
+    private float[][] sBlocks = new float[0][], dpBlocks = new float[0][], baseBlocks = new float[0][];
+    private float[] gt = new float[0], mapRows = new float[0];
 
     BackwardBlock(BackwardPlan plan) {
         this.plan = plan;
@@ -107,7 +107,8 @@ final class BackwardBlock {
             for (int j = 0; j < plan.segments(); j++) {
                 int p = panels.panel(j, item);
                 boolean captured = maps && j == c;
-                if (p < 0 || (plan.weight()[j] == 0f && !captured)) continue;
+                // a segment reaches the loss through its weighted output or its captured map
+                if (p < 0 || ((plan.weight()[j] == 0f || plan.dOut() == null) && !captured)) continue;
                 float f = plan.weight()[j] / weights;
                 for (int i = 0; i < dot.length; i++) dotScaled[i] = dot[i] * f;
                 for (int i = 0; i < dor.length; i++) dorScaled[i] = dor[i] * f;
@@ -129,41 +130,47 @@ final class BackwardBlock {
         int old = sBlocks.length;
         sBlocks = Arrays.copyOf(sBlocks, n);
         dpBlocks = Arrays.copyOf(dpBlocks, n);
+        baseBlocks = Arrays.copyOf(baseBlocks, n);
         for (int i = old; i < n; i++) {
             sBlocks[i] = new float[QB * QB];
             dpBlocks[i] = new float[QB * QB];
+            baseBlocks[i] = new float[QB];
         }
     }
 
-    /** Queries (AdaIN'd) and output gradients of the block, both transposed and as rows; zero padding. */
+    /** Queries (AdaIN'd) and output gradients of the block, as rows and transposed; zero padding. */
     private void gather(int item, int head, int q0, int rows) {
         int c0 = head * headDim;
-        Arrays.fill(qt, 0f);
         Arrays.fill(qr, 0f);
-        Arrays.fill(dot, 0f);
         Arrays.fill(dor, 0f);
         AdaIn.ChannelAffine affine = plan.queryAffine() == null ? null : plan.queryAffine()[item];
         for (int i = 0; i < rows; i++) {
             plan.q().read(item, q0 + i, c0, headDim, qr, i * vs);
             if (affine != null) affine.apply(qr, i * vs, c0, headDim);
-            for (int d = 0, o = i; d < headDim; d++, o += QB) qt[o] = qr[i * vs + d];
-            if (plan.dOut() == null) continue;
-            plan.dOut().read(item, q0 + i, c0, headDim, dor, i * vs);
-            for (int d = 0, o = i; d < headDim; d++, o += QB) dot[o] = dor[i * vs + d];
+            if (plan.dOut() != null) plan.dOut().read(item, q0 + i, c0, headDim, dor, i * vs);
         }
+        transposeRows(qr, qt);
+        transposeRows(dor, dot);
     }
 
-    /** gt[n*QB + i] = dMaps[item, q0 + i, n] / heads (the map is the head average). */
+    /** t[c*QB + i] = r[i*vs + c] for the QB x vs block. */
+    private void transposeRows(float[] r, float[] t) {
+        for (int c = 0; c < vs; c++)
+            for (int i = 0, o = c * QB, at = c; i < QB; i++, at += vs) t[o + i] = r[at];
+    }
+
+    /** gt[n*QB + i] = dMaps[item, q0 + i, n] / heads (the map is the head average); zero past the last query. */
     private void gatherMapGrads(int item, int q0, int rows) {
         int n = plan.panels().tokens(plan.panels().panel(plan.capture(), item));
-        if (gt.length < n * QB) gt = new float[n * QB];
-        Arrays.fill(gt, 0, n * QB, 0f);
-        if (mapRow.length < n) mapRow = new float[n];
-        float inv = 1f / plan.heads();
-        for (int i = 0; i < rows; i++) {
-            plan.dMaps().read(item, q0 + i, 0, n, mapRow, 0);
-            for (int t = 0, o = i; t < n; t++, o += QB) gt[o] = mapRow[t] * inv;
+        if (gt.length < n * QB) {
+            gt = new float[n * QB];
+            mapRows = new float[n * QB];
         }
+        for (int i = 0; i < rows; i++) plan.dMaps().read(item, q0 + i, 0, n, mapRows, i * n);
+        Arrays.fill(mapRows, rows * n, QB * n, 0f);
+        float inv = 1f / plan.heads();
+        for (int t = 0; t < n; t++)
+            for (int i = 0, o = t * QB, at = t; i < QB; i++, at += n) gt[o + i] = mapRows[at] * inv;
     }
 
     private void resetSoftmax() {
@@ -182,17 +189,19 @@ final class BackwardBlock {
             if (plan.causal() && k0 > lastQuery) break;
             int kn = Math.min(QB, n - k0), kn4 = KvPanels.roundUp4(kn);
             AttentionKernels.logits(k, k0 * vs, vs, qt, sBlocks[b], kn4);
-            rowMaxAndSum(sBlocks[b], kn, cs, bias, k0 - q0);
+            exponentials(sBlocks[b], kn, cs, bias, k0 - q0, baseBlocks[b]);
             if (plan.dOut() != null) AttentionKernels.logits(v, k0 * vs, vs, dOt, dpBlocks[b], kn4);
             else Arrays.fill(dpBlocks[b], 0, kn4 * QB, 0f);
         }
     }
 
     /**
-     * Online max/sum of {@code cs * s + bias} (log2 units, as {@link AttentionKernels#softmaxStep} keeps
-     * them) over the block's kn keys, without touching s; causal keys after the query are left out.
+     * One online-softmax step over a block of raw products s (logits {@code cs * s + bias}, in log2
+     * units as {@link AttentionKernels#softmaxStep} keeps them): updates the row max/sum and turns s into
+     * {@code exp(logit - base)}, base being the running max after this block, saved in {@code base};
+     * causal keys after the query and rows past kn become 0. Step 2 rescales by {@code exp(base - max)/sum}.
      */
-    private void rowMaxAndSum(float[] s, int kn, float cs, float bias, int keyMinusQuery) {
+    private void exponentials(float[] s, int kn, float cs, float bias, int keyMinusQuery, float[] baseOut) {
         float cs2 = cs * LOG2E, bias2 = bias * LOG2E;
         boolean causal = plan.causal();
         for (int col = 0; col < QB; col += L) {
@@ -208,9 +217,12 @@ final class BackwardBlock {
             for (int t = 0, o = col; t < kn; t++, o += QB) {
                 FloatVector x = FloatVector.fromArray(F, s, o).fma(cs2, bias2);
                 if (causal) x = maskFutureKeys(x, keyMinusQuery + t - col);
-                sum = sum.add(AttentionKernels.pow2(x.sub(base)));
+                FloatVector e = AttentionKernels.pow2(x.sub(base));
+                e.intoArray(s, o);
+                sum = sum.add(e);
             }
             FloatVector alpha = AttentionKernels.pow2(mOld.sub(base));
+            base.intoArray(baseOut, col);
             mNew.intoArray(m, col);
             FloatVector.fromArray(F, l, col).fma(alpha, sum).intoArray(l, col);
         }
@@ -222,22 +234,26 @@ final class BackwardBlock {
         return x.blend(Float.NEGATIVE_INFINITY, IOTA.compare(VectorOperators.LT, (float) keyMinusLane0));
     }
 
-    /** Step 2 over segment j: kept logits become P (zero past the last key); rowSum += rowsum(P (dP + G)). */
+    /** Step 2 over segment j: kept exponentials become P (zero past the last key); rowSum += rowsum(P (dP + G)). */
     private void probabilities(int j, int p, int q0, int rows, boolean captured) {
         int n = plan.panels().tokens(p), lastQuery = q0 + rows - 1;
-        float cs = plan.logitScale()[j], bias = plan.logitBias()[j];
         for (int k0 = 0, b = firstBlock[j]; k0 < n; k0 += QB, b++) {
             if (plan.causal() && k0 > lastQuery) break;
             int kn = Math.min(QB, n - k0);
             float[] s = sBlocks[b], dp = dpBlocks[b];
-            AttentionKernels.probabilities(s, kn, cs, bias, plan.causal(), k0 - q0, m, l, 1f);
             Arrays.fill(s, kn * QB, QB * QB, 0f);
             for (int col = 0; col < QB; col += L) {
+                FloatVector mFinal = FloatVector.fromArray(F, m, col);
+                mFinal = mFinal.blend(0f, mFinal.compare(VectorOperators.EQ, Float.NEGATIVE_INFINITY));
+                FloatVector scale = AttentionKernels.pow2(FloatVector.fromArray(F, baseBlocks[b], col).sub(mFinal))
+                        .div(FloatVector.fromArray(F, l, col));
                 FloatVector sum = FloatVector.fromArray(F, rowSum, col);
                 for (int t = 0, o = col; t < kn; t++, o += QB) {
+                    FloatVector pr = FloatVector.fromArray(F, s, o).mul(scale);
+                    pr.intoArray(s, o);
                     FloatVector g = FloatVector.fromArray(F, dp, o);
                     if (captured) g = g.add(FloatVector.fromArray(F, gt, k0 * QB + o));
-                    sum = FloatVector.fromArray(F, s, o).fma(g, sum);
+                    sum = pr.fma(g, sum);
                 }
                 sum.intoArray(rowSum, col);
             }
