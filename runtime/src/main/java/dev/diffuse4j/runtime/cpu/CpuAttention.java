@@ -32,37 +32,15 @@ final class CpuAttention {
         List<KvSegment> segments = call.segments();
         int count = segments.size();
 
-        AdaIn.ChannelAffine[] queryAffine = null, keyAffine = null, valueAffine = null;
-        AdaInSpec adain = call.adain();
-        if (adain != null) {
-            int[] self = new int[items], rows0 = new int[items];
-            KvSegment s0 = segments.get(0);
-            for (int b = 0; b < items; b++) {
-                self[b] = b;
-                rows0[b] = s0.rowFor(b, items);
-            }
-            int[] ref = adain.refItem();
-            if (adain.queries()) queryAffine = AdaIn.affines(new TokenRows(q), queries, dim, self, ref, adain.eps(), "queries");
-            if (adain.keys()) keyAffine = AdaIn.affines(new TokenRows(s0.k()), s0.k().dim(1), dim, rows0, ref, adain.eps(), "keys in segment 0");
-            if (adain.values()) valueAffine = AdaIn.affines(new TokenRows(s0.v()), s0.v().dim(1), dim, rows0, ref, adain.eps(), "values in segment 0");
-        }
-
-        float s = call.effectiveScale();
-        float[] logitScale = new float[count], logitBias = new float[count], weight = new float[count];
-        for (int j = 0; j < count; j++) {
-            KvSegment seg = segments.get(j);
-            logitScale[j] = seg.logitScale() * s;
-            logitBias[j] = seg.logitBias();
-            weight[j] = seg.weight();
-        }
+        AttentionSetup setup = AttentionSetup.of(call);
         int capture = call.captureSegment();
         Tensor out = Tensor.zeros(DType.F32, items, queries, dim);
         Tensor maps = capture >= 0 ? Tensor.zeros(DType.F32, items, queries, segments.get(capture).k().dim(1)) : null;
         if (items == 0 || queries == 0) return new AttentionResult(out, maps);
 
-        KvPanels panels = KvPanels.pack(segments, items, heads, headDim, keyAffine, valueAffine);
+        KvPanels panels = KvPanels.pack(segments, items, heads, headDim, setup.keyAffine(), setup.valueAffine());
         AttentionPlan plan = new AttentionPlan(items, queries, heads, headDim, call.mode(), call.causal(),
-                logitScale, logitBias, weight, new TokenRows(q), queryAffine, panels,
+                setup.logitScale(), setup.logitBias(), setup.weight(), new TokenRows(q), setup.queryAffine(), panels,
                 capture, out.cpuSegment(), maps == null ? null : maps.cpuSegment());
         if (capture < 0) run(plan);
         else runCapturing(plan, maps.dim(2));

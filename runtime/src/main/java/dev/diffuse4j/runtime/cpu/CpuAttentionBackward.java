@@ -39,28 +39,9 @@ final class CpuAttentionBackward {
         int count = segments.size();
 
         AdaInSpec adain = call.adain();
-        int[] self = new int[items], rows0 = new int[items];
-        for (int b = 0; b < items; b++) {
-            self[b] = b;
-            rows0[b] = segments.get(0).rowFor(b, items);
-        }
-        AdaIn.ChannelAffine[] queryAffine = null, keyAffine = null, valueAffine = null;
-        if (adain != null) {
-            KvSegment s0 = segments.get(0);
-            int[] ref = adain.refItem();
-            if (adain.queries()) queryAffine = AdaIn.affines(new TokenRows(q), queries, dim, self, ref, adain.eps(), "queries");
-            if (adain.keys()) keyAffine = AdaIn.affines(new TokenRows(s0.k()), s0.k().dim(1), dim, rows0, ref, adain.eps(), "keys in segment 0");
-            if (adain.values()) valueAffine = AdaIn.affines(new TokenRows(s0.v()), s0.v().dim(1), dim, rows0, ref, adain.eps(), "values in segment 0");
-        }
-
-        float s = call.effectiveScale();
-        float[] logitScale = new float[count], logitBias = new float[count], weight = new float[count];
-        for (int j = 0; j < count; j++) {
-            KvSegment seg = segments.get(j);
-            logitScale[j] = seg.logitScale() * s;
-            logitBias[j] = seg.logitBias();
-            weight[j] = seg.weight();
-        }
+        AttentionSetup setup = AttentionSetup.of(call);
+        int[] rows0 = setup.rows0();
+        AdaIn.ChannelAffine[] queryAffine = setup.queryAffine(), keyAffine = setup.keyAffine(), valueAffine = setup.valueAffine();
 
         float[] dqPrime = new float[items * queries * dim];
         float[][] dk = new float[count][], dv = new float[count][];
@@ -77,7 +58,7 @@ final class CpuAttentionBackward {
             int chunkBlocks = (blocks + chunks - 1) / chunks;
             chunks = (blocks + chunkBlocks - 1) / chunkBlocks;
             BackwardPlan plan = new BackwardPlan(items, queries, heads, headDim, call.mode(), call.causal(),
-                    logitScale, logitBias, weight, new TokenRows(q), queryAffine, panels, paddedKeys(panels, segments, items),
+                    setup.logitScale(), setup.logitBias(), setup.weight(), new TokenRows(q), queryAffine, panels, paddedKeys(panels, segments, items),
                     call.captureSegment(), dOut == null ? null : new TokenRows(dOut), dMaps == null ? null : new TokenRows(dMaps),
                     chunks, chunkBlocks * QB);
 
