@@ -94,7 +94,8 @@ extern "C" __global__ void sum_splits(const float* __restrict__ part, float* __r
 // ------------------------------------------------------------------------------------ GroupNorm backward
 // x, dy [B, P, C] contiguous; stats [B*G, 2] = (mean, rstd) from group_norm_stats/finalize.
 // Per (item, group) of N = P*Cg elements, xhat = (x - mean) rstd, d = dy (through SiLU when fused),
-// g = d gamma: dx = rstd (g - mean(g) - xhat mean(g xhat)); dgamma = sum d xhat, dbeta = sum d.
+// g = d gamma: dx = rstd (g - mean(g) - xhat mean(g xhat)); dgamma = sum d xhat, dbeta = sum d
+// (the host sums dgi/dbi [B, C] over items with the sumToShape kernels).
 
 // dL/d(gamma xhat + beta).
 __device__ __forceinline__ float gn_dpre(float dy, float xh, float ga, float be, int silu) {
@@ -172,18 +173,7 @@ extern "C" __global__ void gn_bwd_group(const float* __restrict__ pdg, const flo
     }
 }
 
-// Pass 3, one thread per channel: dgamma/dbeta [C] = sums over items in order (either may be null).
-extern "C" __global__ void gn_bwd_params(const float* __restrict__ dgi, const float* __restrict__ dbi, int B, int C,
-                                         float* __restrict__ dgamma, float* __restrict__ dbeta) {
-    GRID_STRIDE_LOOP(c, (long long)C) {
-        float tg = 0.f, tb = 0.f;
-        for (int b = 0; b < B; b++) { tg += dgi[(long long)b * C + c]; tb += dbi[(long long)b * C + c]; }
-        if (dgamma) dgamma[c] = tg;
-        if (dbeta) dbeta[c] = tb;
-    }
-}
-
-// Pass 4, elementwise: dx [B, P, C] F32.
+// Pass 3, elementwise: dx [B, P, C] F32.
 template <typename T>
 __device__ void gn_bwd_dx_impl(const T* __restrict__ x, const T* __restrict__ dy, const float* __restrict__ stats,
                                const float* __restrict__ coef, long long P, int C, int G, const void* gamma, int gcode,

@@ -132,11 +132,10 @@ final class CudaGrad {
         DType t = CudaTypes.promote(x.dtype(), dy.dtype());
         String s = CudaTypes.suffix(t);
         Tensor dx = be.alloc(op, DType.F32, x.shape());
-        Tensor dGamma = gamma == null ? null : be.alloc(op, DType.F32, C);
-        Tensor dBeta = beta == null ? null : be.alloc(op, DType.F32, C);
+        Tensor dGamma = null, dBeta = null;
         if (x.numel() == 0) {
-            for (Tensor z : new Tensor[]{dGamma, dBeta})
-                if (z != null) be.ctx.launch(op, be.k.get("copy", "fill_e4"), be.grid(C), 1, 1, 256, 0, address(z), (long) C, 0);
+            if (gamma != null) dGamma = be.full(DType.F32, 0f, C);
+            if (beta != null) dBeta = be.full(DType.F32, 0f, C);
             return new NormGrads(dx, dGamma, dBeta);
         }
         long perGroup = P * Cg;
@@ -163,12 +162,14 @@ final class CudaGrad {
                     address(cx), address(cd), address(stats), P, C, G, ga, gc, ba, bc, silu ? 1 : 0, address(pdg), address(pdb));
             be.ctx.launch(op, be.k.get("grad", "gn_bwd_group"), be.grid((long) B * G), 1, 1, 256, 0,
                     address(pdg), address(pdb), B, C, G, splits, P, ga, gc, address(dgi), address(dbi), address(coef));
-            if (dGamma != null || dBeta != null)
-                be.ctx.launch(op, be.k.get("grad", "gn_bwd_params"), be.grid(C), 1, 1, 256, 0,
-                        address(dgi), address(dbi), B, C, CudaTypes.addressOrNull(dGamma), CudaTypes.addressOrNull(dBeta));
             long n = dx.numel();
             be.ctx.launch(op, be.k.get("grad", "group_norm_bwd_dx_" + s), be.grid(n), 1, 1, 256, 0,
                     address(cx), address(cd), address(stats), address(coef), P, C, G, ga, gc, ba, bc, silu ? 1 : 0, address(dx), n);
+            // dgamma/dbeta: the per-item sums reduced over items (column sums: LayerNorm has one item per row)
+            try (Tensor perItemGamma = dgi.reshape(B, C); Tensor perItemBeta = dbi.reshape(B, C)) {
+                if (gamma != null) dGamma = sumToShape(perItemGamma, C);
+                if (beta != null) dBeta = sumToShape(perItemBeta, C);
+            }
         }
         return new NormGrads(dx, dGamma, dBeta);
     }

@@ -58,7 +58,6 @@ final class CudaKernels {
                     "im2col_", "col2im_", "embedding_grad_", "selects_first_"}) gr.add(n + s);
         gr.add("sum_splits");
         gr.add("gn_bwd_group");
-        gr.add("gn_bwd_params");
         Set<String> ag = set(m, "attention_grad");
         ag.add("attn_bwd_prep");
         ag.add("attn_bwd_dq");
