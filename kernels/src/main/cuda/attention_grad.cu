@@ -1,8 +1,12 @@
-// Reverse mode of the joint attention op (DESIGN §3) on CUDA cores, F32 (the host casts Q, K, V and
+// Reverse mode of the attention op (DESIGN §3), joint and stratified, on CUDA cores, F32 (the host casts Q, K, V and
 // dO to F32 contiguous [rows, N, H*D]). Supports every segment layout of the forward (broadcast
 // rows, item maps with absent items), per-segment logit scale c_j and bias b_j, causal masking,
 // and a gradient of the captured head-averaged map (dP += dMaps/H on that segment's keys). AdaIN
-// and stratified mode are not handled here (the host runs them).
+// is not handled here (the host runs it).
+//
+// Stratified mode, out = sum_j f_j(b) softmax_j V_j, is one set of passes per segment (p holding that
+// segment alone, p.accumulate = 1, p.weight[b] = f_j(b)): each segment's softmax sees dO scaled by
+// its weight, and dq accumulates over the segments' launches (in order: deterministic).
 //
 // With x = s c_j q.k + b_j (natural units; the kernels keep log2 units as the forward does),
 // P = softmax over every present key, O = P V:
@@ -85,6 +89,7 @@ extern "C" __global__ void __launch_bounds__(128) attn_bwd_prep(AttnParams p, co
     }
     float dot = 0.f;
     if (dout != nullptr) dot = ag_dot(o, dout + ((long long)b * p.nq + qi) * HD + (long long)h * D, D, lane);
+    if (p.accumulate) dot *= p.weight[b];
     if (lane == 0) {
         const long long at = ((long long)b * p.H + h) * p.nq + qi;
         lse[at] = l > 0.f ? m + log2f(l) : -INFINITY;
@@ -92,7 +97,7 @@ extern "C" __global__ void __launch_bounds__(128) attn_bwd_prep(AttnParams p, co
     }
 }
 
-// Pass 2: dq [B, Nq, H*D] F32. Grid (ceil(Nq/4), H, B).
+// Pass 2: dq [B, Nq, H*D] F32 (added to when p.accumulate). Grid (ceil(Nq/4), H, B).
 extern "C" __global__ void __launch_bounds__(128) attn_bwd_dq(AttnParams p, const float* __restrict__ dout,
                                                              const float* __restrict__ dmaps, int cap, float invH,
                                                              const float* __restrict__ lse, const float* __restrict__ delta,
@@ -106,8 +111,9 @@ extern "C" __global__ void __launch_bounds__(128) attn_bwd_dq(AttnParams p, cons
     float qv[AG_PER_LANE], dov[AG_PER_LANE], acc[AG_PER_LANE];
     ag_load(qv, static_cast<const float*>(p.q) + b * p.qBatch + (long long)qi * p.qTok + (long long)h * D, D, lane);
     if (dout != nullptr) ag_load(dov, dout + ((long long)b * p.nq + qi) * HD + (long long)h * D, D, lane);
+    const float w = p.accumulate ? p.weight[b] : 1.f;
 #pragma unroll
-    for (int i = 0; i < AG_PER_LANE; i++) { acc[i] = 0.f; if (dout == nullptr) dov[i] = 0.f; }
+    for (int i = 0; i < AG_PER_LANE; i++) { acc[i] = 0.f; dov[i] = dout == nullptr ? 0.f : dov[i] * w; }
     if (L > -INFINITY) {
         for (int s = 0; s < p.nseg; s++) {
             const int row = p.map[s][b];
@@ -136,7 +142,7 @@ extern "C" __global__ void __launch_bounds__(128) attn_bwd_dq(AttnParams p, cons
 #pragma unroll
     for (int i = 0; i < AG_PER_LANE; i++) {
         int d = lane + 32 * i;
-        if (d < D) out[d] = acc[i];
+        if (d < D) out[d] = p.accumulate ? out[d] + acc[i] : acc[i];
     }
 }
 
@@ -161,6 +167,7 @@ extern "C" __global__ void __maxnreg__(128) attn_bwd_dkv(AttnParams p, const flo
     for (int i = 0; i < AG_PER_LANE; i++) { gk[i] = 0.f; gv[i] = 0.f; }
     for (int b = 0; b < p.B; b++) {
         if (p.map[s][b] != row) continue;
+        const float w = p.accumulate ? p.weight[b] : 1.f;
         const float* qb = static_cast<const float*>(p.q) + b * p.qBatch + (long long)h * D;
         const long long st = ((long long)b * p.H + h) * p.nq;
         for (int qi = p.causal ? key : 0; qi < p.nq; qi++) {
@@ -171,14 +178,14 @@ extern "C" __global__ void __maxnreg__(128) attn_bwd_dkv(AttnParams p, const flo
             const float pr = exp2f(x - L);
             float dp = ag_map_grad(p, dmaps, cap, invH, s, b, qi, key);
             const float* dor = dout != nullptr ? dout + ((long long)b * p.nq + qi) * HD + (long long)h * D : nullptr;
-            if (dor != nullptr) dp += ag_dot(vv, dor, D, lane);
+            if (dor != nullptr) dp += w * ag_dot(vv, dor, D, lane);
             const float ds = pr * (dp - delta[st + qi]) * cs;
 #pragma unroll
             for (int i = 0; i < AG_PER_LANE; i++) {
                 int d = lane + 32 * i;
                 if (d < D) {
                     gk[i] = fmaf(ds, qr[d], gk[i]);
-                    if (dor != nullptr) gv[i] = fmaf(pr, dor[d], gv[i]);
+                    if (dor != nullptr) gv[i] = fmaf(pr * w, dor[d], gv[i]);
                 }
             }
         }

@@ -15,7 +15,7 @@ import java.util.List;
  * the gradients are copied back, each in its input's dtype. Exact but slow (PCIe both ways plus CPU
  * arithmetic, and a stream synchronisation). {@link CudaAttentionGrad} runs the common calls on the
  * device and sends only what its kernels do not cover here: AdaIN of Q/K/V (whose backward runs
- * through the per-(item, channel) statistics of both rows) and stratified mode over several segments.
+ * through the per-(item, channel) statistics of both rows) and head dims above 256.
  */
 final class CudaAttentionBackward {
     private CudaAttentionBackward() {}

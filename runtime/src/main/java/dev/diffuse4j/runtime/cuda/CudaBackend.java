@@ -33,8 +33,8 @@ import static dev.diffuse4j.runtime.cuda.CudaDriver.check;
  * ({@code sumToShape}, {@code unaryBackward}, {@code groupNormBackward}, {@code im2col},
  * {@code col2im}, {@code embeddingBackward}, {@code selectsFirst}), which have kernels of their own
  * ({@link CudaGrad}, grad.cu; F32 results, deterministic reductions). The attention backward runs
- * on the device ({@link CudaAttentionGrad}) except for AdaIN and multi-segment stratified calls,
- * which take the host round trip of {@link CudaAttentionBackward}.
+ * on the device ({@link CudaAttentionGrad}, joint and stratified) except for AdaIN calls, which
+ * take the host round trip of {@link CudaAttentionBackward}.
  *
  * <p>Obtain it with {@code Backends.of(Device.cuda())}; where CUDA cannot run that throws
  * {@link CudaUnavailableException} ("CUDA backend unavailable: &lt;reason&gt;").

@@ -32,21 +32,22 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * maps with absent items, broadcast rows, logit scale and bias, causal masking, map gradients with or
  * without an output gradient, head dims that leave lanes idle (24, 80, 160). F32 bound 1e-4 (the
  * softmax backward's P (dP - D) cancels, and the two backends sum in different orders; a wrong index
- * gives O(1) errors); F16/BF16 1e-2. The routing test runs without a GPU.
+ * gives O(1) errors); F16/BF16 1e-2. Stratified mode too (one set of passes per segment). AdaIN calls
+ * keep the host round trip (CudaAttentionBackwardTest). The routing test runs without a GPU.
  */
 class CudaAttentionGradTest {
     private final long seed = System.nanoTime();
     private final Random rnd = new Random(seed);
 
     @Test
-    void routesOnlyAdaInAndMultiSegmentStratifiedToTheHost() {
+    void routesOnlyAdaInToTheHost() {
         Tensor q = random(rnd, DType.F32, 2, 5, 8), k = random(rnd, DType.F32, 2, 6, 8);
         KvSegment a = KvSegment.of(k, k), b = KvSegment.of(k, k).withWeight(0.5f);
         assertTrue(CudaAttentionGrad.supports(AttentionCall.plain(q, k, k, 2)));
         assertTrue(CudaAttentionGrad.supports(new AttentionCall(q, 2, List.of(a, b), AttentionMode.JOINT, Float.NaN, false, null, 1)));
         assertTrue(CudaAttentionGrad.supports(new AttentionCall(q, 2, List.of(a), AttentionMode.STRATIFIED, Float.NaN, false, null, 0)),
                 "stratified over one segment is joint attention");
-        assertFalse(CudaAttentionGrad.supports(new AttentionCall(q, 2, List.of(a, b), AttentionMode.STRATIFIED, Float.NaN, false, null, -1)));
+        assertTrue(CudaAttentionGrad.supports(new AttentionCall(q, 2, List.of(a, b), AttentionMode.STRATIFIED, Float.NaN, false, null, -1)));
         assertFalse(CudaAttentionGrad.supports(AttentionCall.plain(q, k, k, 2).withAdaIn(AdaInSpec.queriesAndKeys(new int[]{-1, 0}))));
         Tensor wide = random(rnd, DType.F32, 1, 2, 300);
         assertFalse(CudaAttentionGrad.supports(AttentionCall.plain(wide, wide, wide, 1)), "head dim 300 exceeds the kernels' 256");
@@ -97,14 +98,22 @@ class CudaAttentionGradTest {
                 random(rnd, dt, 3, 33, 32), null);
     }
 
-    @Test
-    void hostRoundTripStillServesStratifiedSegments() {
-        DType dt = DType.F32;
+    @ParameterizedTest
+    @EnumSource(value = DType.class, names = {"F32", "F16", "BF16"})
+    void stratifiedSegmentsWithWeightsAndAbsentItems(DType dt) {
         Tensor q = random(rnd, dt, 2, 21, 32);
         KvSegment a = KvSegment.of(random(rnd, dt, 2, 21, 32), random(rnd, dt, 2, 21, 32));
-        KvSegment b = KvSegment.of(random(rnd, dt, 1, 9, 32), random(rnd, dt, 1, 9, 32)).withItemMap(new int[]{-1, 0}).withWeight(0.4f);
-        check("stratified (host)", dt, new AttentionCall(q, 2, List.of(a, b), AttentionMode.STRATIFIED, Float.NaN, false, null, 1),
-                random(rnd, dt, 2, 21, 32), random(rnd, DType.F32, 2, 21, 9));
+        KvSegment b = KvSegment.of(random(rnd, dt, 1, 9, 32), random(rnd, dt, 1, 9, 32)).withItemMap(new int[]{-1, 0}).withWeight(0.4f)
+                .withLogitScale(1.3f).withLogitBias(0.2f);
+        KvSegment c = KvSegment.of(random(rnd, dt, 2, 5, 32), random(rnd, dt, 2, 5, 32)).withItemMap(new int[]{1, 0}).withWeight(0.25f);
+        for (int cap : new int[]{-1, 1, 2}) {
+            AttentionCall call = new AttentionCall(q, 2, List.of(a, b, c), AttentionMode.STRATIFIED, Float.NaN, false, null, cap);
+            Tensor dMaps = cap < 0 ? null : random(rnd, DType.F32, 2, 21, call.segments().get(cap).k().dim(1));
+            check("stratified capture " + cap, dt, call, random(rnd, dt, 2, 21, 32), dMaps);
+        }
+        KvSegment zero = KvSegment.of(random(rnd, dt, 2, 7, 32), random(rnd, dt, 2, 7, 32)).withWeight(0f);
+        check("stratified, zero-weight captured segment, maps only", dt,
+                new AttentionCall(q, 2, List.of(a, zero), AttentionMode.STRATIFIED, Float.NaN, false, null, 1), null, random(rnd, DType.F32, 2, 21, 7));
     }
 
     @Test
