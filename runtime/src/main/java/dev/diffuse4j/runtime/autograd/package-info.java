@@ -9,7 +9,8 @@
  * hooks and the backward rule of every op; the rules use the forward ops plus the reverse-mode
  * primitives of {@link dev.diffuse4j.runtime.ops.Backend} (sum-to-shape, unary derivative, norm
  * backward, im2col/col2im, embedding scatter-add, MAX/MIN choice), so they run on every backend
- * (on CUDA the primitives are a host round trip for now).
+ * (on CUDA they have kernels of their own, grad.cu; the attention backward runs on the device except
+ * for AdaIN calls, which take a host round trip).
  *
  * <p>What is differentiable: every op of {@code Ops} with respect to its float inputs, including
  * the attention op's output and captured maps ({@code Backend.attentionBackward}). Not

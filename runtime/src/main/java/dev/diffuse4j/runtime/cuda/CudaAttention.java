@@ -37,55 +37,18 @@ final class CudaAttention {
     }
 
     AttentionResult attention(AttentionCall call) {
+        int[][] rows = validate(call);
         Tensor q0 = call.q();
-        CudaTypes.requireFloat("attention", q0);
-        be.requireHere(q0);
-        if (q0.rank() != 3) throw new IllegalArgumentException("attention: q must be [B, Nq, H*D], got " + q0.describe());
         int B = q0.dim(0), nq = q0.dim(1), HD = q0.dim(2), H = call.heads();
-        if (H <= 0 || HD % H != 0) throw new IllegalArgumentException("attention: " + HD + " channels do not split into " + H + " heads");
         int D = HD / H;
         List<KvSegment> segs = call.segments();
-        if (segs.isEmpty()) throw new IllegalArgumentException("attention: no KV segments");
-        if (segs.size() > MAX_SEGMENTS) throw new IllegalArgumentException("attention on cuda takes at most " + MAX_SEGMENTS + " KV segments, got " + segs.size());
-        if (B > MAX_BATCH) throw new IllegalArgumentException("attention on cuda takes at most " + MAX_BATCH + " batch items per call, got " + B);
         DType t = q0.dtype();
-        int[][] rows = new int[segs.size()][B];
-        for (int j = 0; j < segs.size(); j++) {
-            KvSegment s = segs.get(j);
-            Tensor k = s.k(), v = s.v();
-            be.requireHere(k);
-            be.requireHere(v);
-            if (k.rank() != 3 || v.rank() != 3 || k.dim(2) != HD || v.dim(2) != HD || k.dim(1) != v.dim(1) || k.dim(0) != v.dim(0))
-                throw new IllegalArgumentException("attention: segment " + j + " k " + k.describe() + " / v " + v.describe()
-                        + " must both be [Bk, Nk, " + HD + "]");
-            int bk = k.dim(0);
-            if (s.itemMap() != null && s.itemMap().length != B)
-                throw new IllegalArgumentException("attention: segment " + j + " item map has " + s.itemMap().length + " entries for " + B + " items");
-            if (s.itemMap() == null && bk != B && bk != 1)
-                throw new IllegalArgumentException("attention: segment " + j + " has " + bk + " rows for " + B + " items and no item map");
-            for (int b = 0; b < B; b++) {
-                int r = s.rowFor(b, B);
-                if (r < -1 || r >= bk) throw new IllegalArgumentException("attention: segment " + j + " maps item " + b + " to row " + r + " of " + bk);
-                rows[j][b] = r;
-            }
-        }
-        for (int b = 0; b < B; b++) {
-            boolean any = false;
-            float weight = 0f;
-            for (int j = 0; j < rows.length; j++)
-                if (rows[j][b] >= 0) {
-                    any = true;
-                    weight += segs.get(j).weight();
-                }
-            if (!any) throw new IllegalArgumentException("attention: item " + b + " has no present KV segment");
-            if (call.mode() == AttentionMode.STRATIFIED && (weight == 0f || !Float.isFinite(weight)))
-                throw new IllegalArgumentException("attention: stratified weights of the segments present for item " + b
-                        + " sum to " + weight + "; they must sum to a finite non-zero value");
-        }
-        if (call.causal() && (segs.size() != 1 || segs.getFirst().k().dim(1) != nq))
-            throw new IllegalArgumentException("attention: causal masking needs one segment with Nk == Nq");
         int cap = call.captureSegment();
-        if (cap < -1 || cap >= segs.size()) throw new IllegalArgumentException("attention: capture segment " + cap + " does not exist");
+        be.requireHere(q0);
+        for (KvSegment s : segs) {
+            be.requireHere(s.k());
+            be.requireHere(s.v());
+        }
 
         try (Owned own = new Owned()) {
             Tensor q = own.add(tokenMajor(q0, t));
@@ -157,6 +120,59 @@ final class CudaAttention {
         }
     }
 
+    /**
+     * Checks a call against what the kernels take (shapes, item maps, at most {@link #MAX_SEGMENTS}
+     * segments and {@link #MAX_BATCH} items, causal and capture constraints) and returns, per segment
+     * and query item, the K/V row it reads or -1. Shared by the forward and {@link CudaAttentionGrad}.
+     */
+    static int[][] validate(AttentionCall call) {
+        Tensor q0 = call.q();
+        CudaTypes.requireFloat("attention", q0);
+        if (q0.rank() != 3) throw new IllegalArgumentException("attention: q must be [B, Nq, H*D], got " + q0.describe());
+        int B = q0.dim(0), nq = q0.dim(1), HD = q0.dim(2), H = call.heads();
+        if (H <= 0 || HD % H != 0) throw new IllegalArgumentException("attention: " + HD + " channels do not split into " + H + " heads");
+        List<KvSegment> segs = call.segments();
+        if (segs.isEmpty()) throw new IllegalArgumentException("attention: no KV segments");
+        if (segs.size() > MAX_SEGMENTS) throw new IllegalArgumentException("attention on cuda takes at most " + MAX_SEGMENTS + " KV segments, got " + segs.size());
+        if (B > MAX_BATCH) throw new IllegalArgumentException("attention on cuda takes at most " + MAX_BATCH + " batch items per call, got " + B);
+        int[][] rows = new int[segs.size()][B];
+        for (int j = 0; j < segs.size(); j++) {
+            KvSegment s = segs.get(j);
+            Tensor k = s.k(), v = s.v();
+            if (k.rank() != 3 || v.rank() != 3 || k.dim(2) != HD || v.dim(2) != HD || k.dim(1) != v.dim(1) || k.dim(0) != v.dim(0))
+                throw new IllegalArgumentException("attention: segment " + j + " k " + k.describe() + " / v " + v.describe()
+                        + " must both be [Bk, Nk, " + HD + "]");
+            int bk = k.dim(0);
+            if (s.itemMap() != null && s.itemMap().length != B)
+                throw new IllegalArgumentException("attention: segment " + j + " item map has " + s.itemMap().length + " entries for " + B + " items");
+            if (s.itemMap() == null && bk != B && bk != 1)
+                throw new IllegalArgumentException("attention: segment " + j + " has " + bk + " rows for " + B + " items and no item map");
+            for (int b = 0; b < B; b++) {
+                int r = s.rowFor(b, B);
+                if (r < -1 || r >= bk) throw new IllegalArgumentException("attention: segment " + j + " maps item " + b + " to row " + r + " of " + bk);
+                rows[j][b] = r;
+            }
+        }
+        for (int b = 0; b < B; b++) {
+            boolean any = false;
+            float weight = 0f;
+            for (int j = 0; j < rows.length; j++)
+                if (rows[j][b] >= 0) {
+                    any = true;
+                    weight += segs.get(j).weight();
+                }
+            if (!any) throw new IllegalArgumentException("attention: item " + b + " has no present KV segment");
+            if (call.mode() == AttentionMode.STRATIFIED && (weight == 0f || !Float.isFinite(weight)))
+                throw new IllegalArgumentException("attention: stratified weights of the segments present for item " + b
+                        + " sum to " + weight + "; they must sum to a finite non-zero value");
+        }
+        if (call.causal() && (segs.size() != 1 || segs.getFirst().k().dim(1) != nq))
+            throw new IllegalArgumentException("attention: causal masking needs one segment with Nk == Nq");
+        int cap = call.captureSegment();
+        if (cap < -1 || cap >= segs.size()) throw new IllegalArgumentException("attention: capture segment " + cap + " does not exist");
+        return rows;
+    }
+
     private void fillZero(Tensor f32) {
         long n = f32.numel();
         be.ctx.launch("attention", be.k.get("copy", "fill_e4"), be.grid(n), 1, 1, 256, 0, address(f32), n, 0);
@@ -226,7 +242,7 @@ final class CudaAttention {
      * which[i]). Each segment's logit scale and bias apply in both modes, as on the CPU (in
      * stratified mode the bias cancels in its own softmax; the scale sharpens or flattens it).
      */
-    private static byte[] params(Tensor q, Tensor out, Tensor lse, Tensor[] adain, int B, int H, int D, int nq,
+    static byte[] params(Tensor q, Tensor out, Tensor lse, Tensor[] adain, int B, int H, int D, int nq,
                                  boolean causal, boolean accumulate, int[] which, List<KvSegment> segs, Tensor[] ks, Tensor[] vs,
                                  int[][] rows, float[] weights, float scale) {
         CStruct s = new CStruct(1168);

@@ -13,7 +13,9 @@ import java.util.List;
  * Reverse mode of the attention op on CUDA by a host round trip: the call's inputs and the incoming
  * gradients are copied to the CPU, the CPU backward runs (every feature, see the CPU backend), and
  * the gradients are copied back, each in its input's dtype. Exact but slow (PCIe both ways plus CPU
- * arithmetic); it exists so autograd works on this backend until a fused backward kernel replaces it.
+ * arithmetic, and a stream synchronisation). {@link CudaAttentionGrad} runs the common calls on the
+ * device and sends only what its kernels do not cover here: AdaIN of Q/K/V (whose backward runs
+ * through the per-(item, channel) statistics of both rows) and head dims above 256.
  */
 final class CudaAttentionBackward {
     private CudaAttentionBackward() {}

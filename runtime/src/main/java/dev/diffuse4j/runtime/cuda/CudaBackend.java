@@ -12,6 +12,7 @@ import dev.diffuse4j.runtime.ops.Backend;
 import dev.diffuse4j.runtime.ops.Backends;
 import dev.diffuse4j.runtime.ops.BinaryOp;
 import dev.diffuse4j.runtime.ops.Conv2dParams;
+import dev.diffuse4j.runtime.ops.NormGrads;
 import dev.diffuse4j.runtime.ops.UnaryOp;
 import jcuda.Pointer;
 import jcuda.driver.JCudaDriver;
@@ -28,11 +29,12 @@ import static dev.diffuse4j.runtime.cuda.CudaDriver.check;
  * {@link #toCpu}) and {@link #synchronize} are the points where the host waits.
  *
  * <p>Reverse mode (runtime.autograd): the backward rules run on this backend through the forward ops
- * (matmul, elementwise, concat, ...), but the reverse-mode primitives of {@link Backend}
+ * (matmul, elementwise, concat, ...) and the reverse-mode primitives of {@link Backend}
  * ({@code sumToShape}, {@code unaryBackward}, {@code groupNormBackward}, {@code im2col},
- * {@code col2im}, {@code embeddingBackward}, {@code selectsFirst}) have no CUDA kernels yet: they use
- * {@link Backend}'s default host round trip (copy to the CPU, compute there in F32, copy the F32
- * result back), which synchronises the stream at each call.
+ * {@code col2im}, {@code embeddingBackward}, {@code selectsFirst}), which have kernels of their own
+ * ({@link CudaGrad}, grad.cu; F32 results, deterministic reductions). The attention backward runs
+ * on the device ({@link CudaAttentionGrad}, joint and stratified) except for AdaIN calls, which
+ * take the host round trip of {@link CudaAttentionBackward}.
  *
  * <p>Obtain it with {@code Backends.of(Device.cuda())}; where CUDA cannot run that throws
  * {@link CudaUnavailableException} ("CUDA backend unavailable: &lt;reason&gt;").
@@ -49,6 +51,8 @@ public final class CudaBackend implements Backend {
     private final CudaNorms norms;
     private final CudaLayout layout;
     private final CudaAttention attention;
+    private final CudaGrad grad;
+    private final CudaAttentionGrad attentionGrad;
     private volatile GemmImplementation gemm;
     private volatile Cublas cublas;
 
@@ -65,6 +69,8 @@ public final class CudaBackend implements Backend {
         this.norms = new CudaNorms(this);
         this.layout = new CudaLayout(this);
         this.attention = new CudaAttention(this);
+        this.grad = new CudaGrad(this);
+        this.attentionGrad = new CudaAttentionGrad(this);
         this.gemm = "cublas".equalsIgnoreCase(System.getProperty("d4j.cuda.gemm")) ? GemmImplementation.CUBLAS : GemmImplementation.KERNELS;
     }
 
@@ -313,10 +319,30 @@ public final class CudaBackend implements Backend {
 
     @Override public AttentionResult attention(AttentionCall call) { return attention.attention(call); }
 
-    /** Host round trip through the CPU backward (see {@link CudaAttentionBackward}). */
+    /** On the device for joint attention without AdaIN; else the host round trip (see {@link CudaAttentionGrad}). */
     @Override public AttentionGrads attentionBackward(AttentionCall call, Tensor dOut, Tensor dMaps) {
-        return CudaAttentionBackward.backward(this, call, dOut, dMaps);
+        return attentionGrad.backward(call, dOut, dMaps);
     }
+
+    // ---------------------------------------------------------------- reverse-mode primitives (grad.cu)
+
+    @Override public Tensor sumToShape(Tensor x, int... shape) { return grad.sumToShape(x, shape); }
+
+    @Override public Tensor unaryBackward(UnaryOp op, Tensor x, Tensor dy) { return grad.unaryBackward(op, x, dy); }
+
+    @Override public NormGrads groupNormBackward(Tensor x, Tensor dy, int groups, Tensor gamma, Tensor beta, float eps, boolean silu) {
+        return grad.groupNormBackward(x, dy, groups, gamma, beta, eps, silu);
+    }
+
+    @Override public Tensor im2col(Tensor x, int kh, int kw, Conv2dParams p) { return grad.im2col(x, kh, kw, p); }
+
+    @Override public Tensor col2im(Tensor cols, int[] inputShape, int kh, int kw, Conv2dParams p) {
+        return grad.col2im(cols, inputShape, kh, kw, p);
+    }
+
+    @Override public Tensor embeddingBackward(Tensor dy, Tensor ids, int rows) { return grad.embeddingBackward(dy, ids, rows); }
+
+    @Override public Tensor selectsFirst(BinaryOp op, Tensor a, Tensor b) { return grad.selectsFirst(op, a, b); }
 
     // ---------------------------------------------------------------- CUDA graphs
 

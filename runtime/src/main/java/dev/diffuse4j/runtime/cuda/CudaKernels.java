@@ -52,6 +52,16 @@ final class CudaKernels {
             }
             for (int d : FLASH_DIMS) at.add("flash_" + s + "_d" + d);
         }
+        Set<String> gr = set(m, "grad");
+        for (String s : FLOATS)
+            for (String n : new String[]{"unary_grad_", "sum_rows_", "sum_cols_", "group_norm_bwd_reduce_", "group_norm_bwd_dx_",
+                    "im2col_", "col2im_", "embedding_grad_", "selects_first_"}) gr.add(n + s);
+        gr.add("sum_splits");
+        gr.add("gn_bwd_group");
+        Set<String> ag = set(m, "attention_grad");
+        ag.add("attn_bwd_prep");
+        ag.add("attn_bwd_dq");
+        ag.add("attn_bwd_dkv");
         return m;
     }
 

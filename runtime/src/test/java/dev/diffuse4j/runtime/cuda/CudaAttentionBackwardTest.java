@@ -22,7 +22,7 @@ import static dev.diffuse4j.runtime.cuda.CudaTestSupport.tolerance;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-/** CUDA attention backward (host round trip) against the CPU backward on the same inputs; skipped without a GPU. */
+/** CUDA attention backward of AdaIN calls (still the host round trip, see CudaAttentionGrad) against the CPU backward on the same inputs; skipped without a GPU. */
 class CudaAttentionBackwardTest {
     private final long seed = System.nanoTime();
     private final Random rnd = new Random(seed);

@@ -19,7 +19,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
  * Reverse mode on CUDA (F32 tensors) matches the CPU backend: a small graph through every family of
- * backward rule (the host round-trip primitives, GEMM-based conv gradients, broadcast reductions),
+ * backward rule (the grad.cu primitives, GEMM-based conv gradients, broadcast reductions),
  * run on both devices with the same inputs and seed.
  */
 class CudaAutogradTest {

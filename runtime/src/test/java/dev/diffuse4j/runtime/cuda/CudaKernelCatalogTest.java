@@ -87,6 +87,15 @@ class CudaKernelCatalogTest {
         assertEquals(names(dev.diffuse4j.runtime.ops.BinaryOp.values()), enumBody(src, "BinaryCode", "B_"));
     }
 
+    /** grad.cu's derivative switch takes UnaryOp ordinals too. */
+    @Test
+    void unaryCodesMatchGradCu() throws java.io.IOException {
+        java.nio.file.Path cu = java.nio.file.Path.of("../kernels/src/main/cuda/grad.cu");
+        if (!java.nio.file.Files.exists(cu)) cu = java.nio.file.Path.of("kernels/src/main/cuda/grad.cu");
+        assumeTrue(java.nio.file.Files.exists(cu), "skipped: kernel sources not found from " + java.nio.file.Path.of("").toAbsolutePath());
+        assertEquals(names(dev.diffuse4j.runtime.ops.UnaryOp.values()), enumBody(java.nio.file.Files.readString(cu), "GradUnaryCode", "G_"));
+    }
+
     private static java.util.List<String> names(Enum<?>[] values) {
         return java.util.Arrays.stream(values).map(Enum::name).toList();
     }
