@@ -1,6 +1,9 @@
 package dev.diffuse4j.cli;
 
 import dev.diffuse4j.attention.LayerRanking;
+import dev.diffuse4j.model.controlnet.ControlNetModel;
+import dev.diffuse4j.pipelines.ConditionalBalancePipeline;
+import dev.diffuse4j.pipelines.Control;
 import dev.diffuse4j.pipelines.GenerationRequest;
 import dev.diffuse4j.pipelines.LayerAnalysisPipeline;
 import dev.diffuse4j.pipelines.StableDiffusion;
@@ -33,6 +36,9 @@ final class AnalyzeLayersCommand implements Callable<Integer> {
     @Mixin
     SamplingOptions sampling = new SamplingOptions();
 
+    @Mixin
+    ControlOptions controlOptions = new ControlOptions();
+
     @Option(names = "--series", paramLabel = "PROMPT",
             description = "content prompt of one image series, repeatable; scores are combined by a trimmed mean (default: \"" + LayerAnalysisPipeline.PUBLISHED_CONTENT + "\")")
     List<String> series;
@@ -63,9 +69,13 @@ final class AnalyzeLayersCommand implements Callable<Integer> {
         var options = new LayerAnalysisPipeline.Options(series == null ? List.of(LayerAnalysisPipeline.PUBLISHED_CONTENT) : series,
                 LayerAnalysisPipeline.PUBLISHED_STYLES.subList(0, styles), samples, publishedWindow);
         GenerationRequest base = sampling.apply(GenerationRequest.builder(options.series().getFirst())).negativePrompt(negative).build();
+        controlOptions.check(false, " (or give neither for text-only series)");
+        var controlImage = controlOptions.given() ? controlOptions.image() : null;
         if (images != null) Files.createDirectories(images);
         if (out.toAbsolutePath().getParent() != null) Files.createDirectories(out.toAbsolutePath().getParent());
-        try (StableDiffusion sd = modelOptions.load(err)) {
+        try (StableDiffusion sd = modelOptions.load(err);
+             ControlNetModel cn = controlOptions.given() ? controlOptions.load(modelOptions, sd, err) : null) {
+            Control control = cn == null ? null : Control.of(cn, controlImage, controlOptions.scale(ConditionalBalancePipeline.CONTROL_SCALE));
             var listener = new GenerateCommand.CliListener(err, "analyze-layers");
             int total = options.series().size() * styles * samples;
             err.printf(Locale.ROOT, "analyze-layers: %d series x %d styles x %d samples = %d generations%n", options.series().size(), styles, samples, total);
@@ -74,7 +84,7 @@ final class AnalyzeLayersCommand implements Callable<Integer> {
                     Png.write(images.resolve(String.format(Locale.ROOT, "s%d-%02d-%d-%s.png", s, i, j, k == 0 ? "ref" : "target")),
                             r.images().get(k), Map.of("parameters", r.parameters(k)));
             };
-            LayerRanking ranking = new LayerAnalysisPipeline(sd).analyze(base, options, listener, sink);
+            LayerRanking ranking = new LayerAnalysisPipeline(sd).analyze(base, options, control, listener, sink);
             ranking.write(out);
             spec.commandLine().getOut().println(out);
             err.printf(Locale.ROOT, "analyze-layers: %d self-attention layers x %d timesteps ranked; most style-sensitive (q) at t=%d: %s%n",

@@ -58,6 +58,27 @@ class AnalyzeLayersCommandTest {
     }
 
     @Test
+    void controlNetFixesTheTargetsStructureOnly() throws Exception {
+        String[] common = {"analyze-layers", "--fake-weights", "tiny-sd15", "--steps", "2", "--size", "64", "--seed", "3",
+                "--styles", "2", "--samples", "2"};
+        String edges = ControlNetCommandsTest.writeControlImage(tmp).toString();
+        Path text = tmp.resolve("text.json"), zero = tmp.resolve("zero.json"), controlled = tmp.resolve("controlled.json");
+        Path textImages = tmp.resolve("text"), controlledImages = tmp.resolve("controlled");
+        assertEquals(0, run(concat(common, "--images", textImages.toString(), "--out", text.toString())).exit());
+        GenerateCommandTest.Run r = run(concat(common, "--controlnet", "fake", "--control", edges, "--control-scale", "0", "--out", zero.toString()));
+        assertEquals(0, r.exit(), r.err());
+        assertEquals(Files.readString(text), Files.readString(zero), "zero conditioning scale: the text-only statistics, bit for bit");
+        r = run(concat(common, "--controlnet", "fake", "--control", edges, "--images", controlledImages.toString(), "--out", controlled.toString()));
+        assertEquals(0, r.exit(), r.err());
+        assertNotEquals(Files.readString(text), Files.readString(controlled), "the ControlNet changes the targets' statistics");
+        assertEquals(0.0, MethodCommandsTest.meanAbsDiff(Images.read(textImages.resolve("s0-01-1-ref.png")),
+                Images.read(controlledImages.resolve("s0-01-1-ref.png"))), "reference rows get no residuals: the same pixels");
+        assertTrue(MethodCommandsTest.meanAbsDiff(Images.read(textImages.resolve("s0-01-1-target.png")),
+                Images.read(controlledImages.resolve("s0-01-1-target.png"))) > 0.5, "the targets follow the control image");
+        assertRefused(run(concat(common, "--control", edges, "--out", tmp.resolve("y.json").toString())), "--controlnet");
+    }
+
+    @Test
     void sharedNormKeepsTheReferenceAndChangesTheTargets() throws Exception {
         String[] common = {"style-aligned", "--fake-weights", "tiny-sd15", "--steps", "3", "--size", "64", "--seed", "4",
                 "--prompt", "a cat", "--prompt", "a dog", "--style", "ink"};

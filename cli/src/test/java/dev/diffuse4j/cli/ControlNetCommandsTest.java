@@ -29,12 +29,14 @@ class ControlNetCommandsTest {
     Path tmp;
 
     /** A vertical-stripes "edge map" of another size than the output (it gets resized). */
-    Path controlImage() throws Exception {
+    Path controlImage() throws Exception { return writeControlImage(tmp); }
+
+    static Path writeControlImage(Path dir) throws Exception {
         int w = 40, h = 24;
         byte[] px = new byte[w * h * 3];
         for (int y = 0; y < h; y++)
             for (int x = 0; x < w; x++) Arrays.fill(px, (y * w + x) * 3, (y * w + x) * 3 + 3, (byte) ((x / 5) % 2 == 0 ? 255 : 0));
-        Path p = tmp.resolve("edges.png");
+        Path p = dir.resolve("edges.png");
         Png.write(p, new RgbImage(w, h, px), java.util.Map.of());
         return p;
     }

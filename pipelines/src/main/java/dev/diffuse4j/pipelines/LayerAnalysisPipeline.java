@@ -26,7 +26,9 @@ import java.util.TreeMap;
  * <p>Each image is one batch {@code [reference, target]}: the reference prompt is
  * {@code "<reference>, <style>"}, the target {@code "<content>, <style>"}; sample j of every style uses
  * seed {@code seed + j} (the authors seed once per style, so sample j's noise is the same for all styles).
- * Unlike the authors' texture experiment there is no ControlNet fixing the layout.
+ * As in the authors' texture experiment, a ControlNet and a fixed control image (their canny map of a
+ * rabbit, scale 0.8) can hold the layout still so that only the style varies; it acts on the target
+ * rows only.
  */
 public final class LayerAnalysisPipeline {
     /** A style suffix and the matching reference prompt. */
@@ -101,6 +103,11 @@ public final class LayerAnalysisPipeline {
     }
 
     public LayerRanking analyze(GenerationRequest base, Options o, StepListener listener, ImageSink images) throws java.io.IOException {
+        return analyze(base, o, null, listener, images);
+    }
+
+    /** With {@code control} (may be null) fixing the targets' structure in every generation. */
+    public LayerRanking analyze(GenerationRequest base, Options o, Control control, StepListener listener, ImageSink images) throws java.io.IOException {
         var unet = pipeline.model().unet();
         List<LayerInfo> self = unet.processors().select(Layers.self());
         boolean guided = pipeline.guidanceScale(base) > 1;
@@ -115,7 +122,8 @@ public final class LayerAnalysisPipeline {
                     for (int j = 0; j < o.samples(); j++) {
                         ImageMoments m = new ImageMoments(self.size(), timesteps);
                         unet.processors().install(Layers.self(), new StatisticsAttention(new BatchLayout(0, guided), m));
-                        GenerationResult r = pipeline.generate(base.toBuilder().batchPrompts(prompts).seed(base.seed() + j).build(), listener);
+                        GenerationResult r = pipeline.generate(base.toBuilder().batchPrompts(prompts).seed(base.seed() + j).build(), listener,
+                                LatentHook.NONE, control == null ? null : control.withRows(Control.Rows.TARGETS));
                         set.add(m);
                         if (images != null) images.accept(s, i, j, r);
                     }
