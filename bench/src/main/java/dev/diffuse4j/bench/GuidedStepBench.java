@@ -3,17 +3,13 @@ package dev.diffuse4j.bench;
 import dev.diffuse4j.attention.guidance.Evaluation;
 import dev.diffuse4j.attention.guidance.SelfCrossObjective;
 import dev.diffuse4j.model.attention.StepContext;
-import dev.diffuse4j.model.unet.LdmUNetMapping;
 import dev.diffuse4j.model.unet.UNet2DConditionModel;
 import dev.diffuse4j.model.unet.UNetConfig;
 import dev.diffuse4j.model.unet.UNetInput;
-import dev.diffuse4j.model.unet.UNetLoader;
 import dev.diffuse4j.pipelines.GuidedForward;
-import dev.diffuse4j.runtime.Device;
 import dev.diffuse4j.runtime.MemoryStats;
 import dev.diffuse4j.runtime.Scope;
 import dev.diffuse4j.runtime.Tensor;
-import dev.diffuse4j.weights.DeterministicWeights;
 
 import java.util.Locale;
 import java.util.Random;
@@ -39,10 +35,7 @@ public final class GuidedStepBench {
         int latent = args.length > 0 ? Integer.parseInt(args[0]) : 32;
         int repeats = args.length > 1 ? Integer.parseInt(args[1]) : 1;
         UNetConfig config = UNetConfig.SD15;
-        UNet2DConditionModel unet;
-        try (DeterministicWeights w = new DeterministicWeights(LdmUNetMapping.checkpointTensors(config, LdmUNetMapping.PREFIX))) {
-            unet = UNetLoader.fromSingleFile(config, w, Device.CPU);
-        }
+        UNet2DConditionModel unet = UNetStepBench.deterministicUNet(config);
         Random r = new Random(1);
         int n = latent * latent * 4;
         float[] z = new float[n];

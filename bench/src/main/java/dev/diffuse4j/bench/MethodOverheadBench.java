@@ -6,15 +6,11 @@ import dev.diffuse4j.attention.ReferenceAttention;
 import dev.diffuse4j.attention.ReferenceAttentionConfig;
 import dev.diffuse4j.model.attention.AttentionProcessor;
 import dev.diffuse4j.model.attention.StepContext;
-import dev.diffuse4j.model.unet.LdmUNetMapping;
 import dev.diffuse4j.model.unet.UNet2DConditionModel;
 import dev.diffuse4j.model.unet.UNetConfig;
 import dev.diffuse4j.model.unet.UNetInput;
-import dev.diffuse4j.model.unet.UNetLoader;
-import dev.diffuse4j.runtime.Device;
 import dev.diffuse4j.runtime.Scope;
 import dev.diffuse4j.runtime.Tensor;
-import dev.diffuse4j.weights.DeterministicWeights;
 
 import java.util.Locale;
 import java.util.Random;
@@ -35,10 +31,7 @@ public final class MethodOverheadBench {
         int latent = args.length > 0 ? Integer.parseInt(args[0]) : 32;
         int repeats = args.length > 1 ? Integer.parseInt(args[1]) : 2;
         UNetConfig config = UNetConfig.SD15;
-        UNet2DConditionModel unet;
-        try (DeterministicWeights w = new DeterministicWeights(LdmUNetMapping.checkpointTensors(config, LdmUNetMapping.PREFIX))) {
-            unet = UNetLoader.fromSingleFile(config, w, Device.CPU);
-        }
+        UNet2DConditionModel unet = UNetStepBench.deterministicUNet(config);
         Random r = new Random(1);
         try (Tensor sample = UNetStepBench.randn(r, 8, latent, latent, 4); Tensor context = UNetStepBench.randn(r, 8, 77, 768)) {
             BatchLayout layout = BatchLayout.guidedWithReferenceFirst();

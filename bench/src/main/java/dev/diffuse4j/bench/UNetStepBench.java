@@ -36,10 +36,7 @@ public final class UNetStepBench {
         int batch = 2;
 
         long t0 = System.nanoTime();
-        UNet2DConditionModel unet;
-        try (DeterministicWeights w = new DeterministicWeights(LdmUNetMapping.checkpointTensors(config, LdmUNetMapping.PREFIX))) {
-            unet = UNetLoader.fromSingleFile(config, w, Device.CPU);
-        }
+        UNet2DConditionModel unet = deterministicUNet(config);
         double load = (System.nanoTime() - t0) / 1e9;
         System.out.printf(Locale.ROOT, "%s UNet, latent %dx%d, batch %d, %d threads: weights generated and loaded in %.1f s, %.2f GB held%n",
                 which, latent, latent, batch, dev.diffuse4j.runtime.cpu.Parallel.threads(), load, MemoryStats.cpuBytesInUse() / 1e9);
@@ -64,6 +61,13 @@ public final class UNetStepBench {
         }
         System.out.printf(Locale.ROOT, "peak resident memory: %.2f GB (tensor memory peak %.2f GB)%n", peakRssBytes() / 1e9, MemoryStats.cpuPeakBytes() / 1e9);
         unet.close();
+    }
+
+    /** A full-size UNet of this config on the CPU with the goldens' deterministic weights (as --fake-weights). */
+    static UNet2DConditionModel deterministicUNet(UNetConfig config) {
+        try (DeterministicWeights w = new DeterministicWeights(LdmUNetMapping.checkpointTensors(config, LdmUNetMapping.PREFIX))) {
+            return UNetLoader.fromSingleFile(config, w, Device.CPU);
+        }
     }
 
     static Tensor randn(Random r, int... shape) {
