@@ -9,4 +9,12 @@ import dev.diffuse4j.runtime.Tensor;
 public interface MapSink {
     /** The maps tensor belongs to the caller and is closed after the call: copy what you keep. */
     void accept(LayerInfo layer, StepContext step, Tensor maps);
+
+    /** Hands every map to both sinks, {@code a} first. */
+    static MapSink both(MapSink a, MapSink b) {
+        return (layer, step, maps) -> {
+            a.accept(layer, step, maps);
+            b.accept(layer, step, maps);
+        };
+    }
 }

@@ -1,5 +1,6 @@
 package dev.diffuse4j.cli;
 
+import dev.diffuse4j.attention.MapFiles;
 import dev.diffuse4j.model.tokenizer.ClipTokenizer;
 import dev.diffuse4j.model.tokenizer.TokenIds;
 import dev.diffuse4j.model.tokenizer.Tokenizer;
@@ -47,12 +48,20 @@ final class AttentionMapsCommand implements Callable<Integer> {
     @Option(names = "--out", required = true, paramLabel = "FOLDER", description = "folder for image.png, token-NN-*.png, self-*.png")
     Path out;
 
+    @Option(names = "--save-maps", paramLabel = "FOLDER",
+            description = "also write every captured map unaveraged, per step and layer: FOLDER/step-NNN.safetensors ([B, queries, keys] F32 under the layer's name)")
+    Path saveMaps;
+
     @Override
     public Integer call() throws Exception {
         PrintWriter err = spec.commandLine().getErr(), stdout = spec.commandLine().getOut();
         GenerationRequest request = sampling.apply(GenerationRequest.builder(prompt.prompt)).negativePrompt(prompt.negative).build();
-        try (StableDiffusion sd = modelOptions.load(err)) {
-            AttentionMapsPipeline.Result r = new AttentionMapsPipeline(sd).generate(request, new GenerateCommand.CliListener(err, "attention-maps"));
+        try (StableDiffusion sd = modelOptions.load(err); MapFiles files = saveMaps == null ? null : new MapFiles(saveMaps)) {
+            AttentionMapsPipeline.Result r = new AttentionMapsPipeline(sd).generate(request, new GenerateCommand.CliListener(err, "attention-maps"), files);
+            if (files != null) {
+                files.close(); // writes the last step
+                err.printf(Locale.ROOT, "wrote the maps of %d steps to %s%n", files.filesWritten(), saveMaps);
+            }
             RgbImage img = r.generation().images().get(0);
             write(stdout, out.resolve("image.png"), img, r.generation().parameters());
             int cells = r.height() * r.width();

@@ -60,10 +60,34 @@ class MethodCommandsTest {
     @Test
     void attentionMapsWritesATokenOverlayPerPromptToken() {
         Path dir = tmp.resolve("maps");
-        GenerateCommandTest.Run r = run("attention-maps", "--fake-weights", "tiny-sd15", "--prompt", "fox", "--steps", "2", "--size", "64", "--out", dir.toString());
+        Path raw = tmp.resolve("raw");
+        GenerateCommandTest.Run r = run("attention-maps", "--fake-weights", "tiny-sd15", "--prompt", "fox", "--steps", "2", "--size", "64",
+                "--save-maps", raw.toString(), "--out", dir.toString());
         assertEquals(0, r.exit(), r.err());
         for (String f : new String[]{"image.png", "token-01-f.png", "token-02-o.png", "token-03-x.png"})
             assertTrue(Files.exists(dir.resolve(f)), f + " in " + r.out());
+        // the raw maps: one file per step, every captured layer, [B, queries, keys] probabilities (rows sum to 1)
+        for (int step = 0; step < 2; step++) {
+            try (var file = dev.diffuse4j.weights.SafetensorsFile.open(dev.diffuse4j.attention.MapFiles.fileOf(raw, step))) {
+                assertEquals(Integer.toString(step), file.metadata().get("step"));
+                assertTrue(file.keys().stream().anyMatch(k -> k.endsWith("attn1")) && file.keys().stream().anyMatch(k -> k.endsWith("attn2")),
+                        "self- and cross-attention layers: " + file.keys());
+                for (String key : file.keys()) {
+                    try (var t = file.tensor(key)) {
+                        assertEquals(3, t.rank(), key);
+                        assertEquals(2, t.dim(0), key + ": uncond and cond rows");
+                        float[] p = t.toFloatArray();
+                        int keys = t.dim(2);
+                        for (int row = 0; row < p.length / keys; row++) {
+                            double sum = 0;
+                            for (int j = 0; j < keys; j++) sum += p[row * keys + j];
+                            assertEquals(1.0, sum, 1e-4, key + " row " + row);
+                        }
+                    }
+                }
+            }
+        }
+        assertFalse(Files.exists(dev.diffuse4j.attention.MapFiles.fileOf(raw, 2)));
     }
 
     @Test

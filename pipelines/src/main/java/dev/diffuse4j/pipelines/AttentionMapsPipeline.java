@@ -3,6 +3,8 @@ package dev.diffuse4j.pipelines;
 import dev.diffuse4j.attention.AttentionMaps;
 import dev.diffuse4j.attention.CaptureAttention;
 import dev.diffuse4j.attention.Layers;
+import dev.diffuse4j.attention.MapFiles;
+import dev.diffuse4j.attention.MapSink;
 import dev.diffuse4j.model.attention.LayerInfo;
 
 import java.util.List;
@@ -20,7 +22,10 @@ public final class AttentionMapsPipeline {
 
     public AttentionMapsPipeline(StableDiffusion model) { this.pipeline = new StableDiffusionPipeline(model); }
 
-    public Result generate(GenerationRequest request, StepListener listener) {
+    public Result generate(GenerationRequest request, StepListener listener) { return generate(request, listener, null); }
+
+    /** Also hands every captured map (each step and layer, before averaging) to {@code extra}, e.g. {@link MapFiles}; may be null. */
+    public Result generate(GenerationRequest request, StepListener listener, MapSink extra) {
         if (request.images() != 1) throw new IllegalArgumentException("attention maps are captured for one image at a time");
         var unet = pipeline.model().unet();
         int f = pipeline.model().vaeScaleFactor();
@@ -32,7 +37,7 @@ public final class AttentionMapsPipeline {
         int tokens = coarsest.height() * coarsest.width();
         boolean guided = pipeline.guidanceScale(request) > 1;
         try (AttentionMaps maps = new AttentionMaps()) {
-            unet.processors().install(Layers.level(coarsest.level()), new CaptureAttention(maps)); // levels, not token counts: installed layers carry the config's default size
+            unet.processors().install(Layers.level(coarsest.level()), new CaptureAttention(extra == null ? maps : MapSink.both(maps, extra))); // levels, not token counts: installed layers carry the config's default size
             GenerationResult g;
             try {
                 g = pipeline.generate(request, listener);
