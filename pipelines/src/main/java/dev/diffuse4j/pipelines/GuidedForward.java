@@ -56,7 +56,8 @@ public final class GuidedForward implements AutoCloseable {
                 Tensor in = inputDivisor == 1f ? latent : Ops.scale(latent, 1f / inputDivisor);
                 procs.install(layers, capture);
                 try {
-                    unet.forward(UNetInput.of(in, (float) step.timestep(), context).withStep(step));
+                    // the loss reads only these layers' maps: the up blocks after the last of them are never run
+                    unet.hiddenStates(UNetInput.of(in, (float) step.timestep(), context).withStep(step), upBlocksReaching(all, layers));
                 } finally {
                     for (LayerInfo l : all) procs.install(x -> x.index() == l.index(), saved[l.index()]);
                 }
@@ -66,6 +67,13 @@ public final class GuidedForward implements AutoCloseable {
             close();
             throw e;
         }
+    }
+
+    /** How many up blocks the UNet must run for every selected layer to be reached (0 when none is in an up block). */
+    static int upBlocksReaching(List<LayerInfo> all, Predicate<LayerInfo> layers) {
+        int n = 0;
+        for (LayerInfo l : all) if (layers.test(l) && l.block() == LayerInfo.Block.UP) n = Math.max(n, l.blockIndex() + 1);
+        return n;
     }
 
     public Evaluation evaluation() { return evaluation; }

@@ -66,6 +66,31 @@ class GuidedForwardTest {
         }
     }
 
+    @Test
+    void stoppingAfterTheLastGuidanceLayerGivesTheFullForwardsMaps() {
+        int h = 16, w = 16, c = 4;
+        float[] z = Latents.gaussianNhwc(PhiloxGaussian.seeded(7), 1, c, h, w);
+        var layers = new SelfCrossPipeline(sd).guidanceLayers(128, 128, h, w);
+        var all = sd.unet().processors().layers();
+        int upBlocks = GuidedForward.upBlocksReaching(all, layers);
+        assertTrue(upBlocks < sd.unet().config().levels(), "the guidance layers leave up blocks to skip (" + upBlocks + ")");
+        StepContext step = StepContext.of(0, 10, 901);
+        try (Scope s = Scope.open()) {
+            Tensor context = sd.prompts().encode(List.of("a cat and a frog")).context();
+            double truncated = loss(new InitnoObjective(4), 1f, z, h, w, c, step, context, layers, new int[]{5, 16});
+            try (var capture = new dev.diffuse4j.attention.guidance.GuidanceCapture()) {
+                sd.unet().processors().install(layers, capture);
+                try {
+                    sd.unet().forward(dev.diffuse4j.model.unet.UNetInput.of(Tensor.of(z, 1, h, w, c), 901f, context).withStep(step));
+                } finally {
+                    sd.unet().processors().reset();
+                }
+                double full = new InitnoObjective(4).evaluate(capture.maps(), new int[]{5, 16}).update().value();
+                assertEquals(full, truncated, "the loss reads only layers before the skipped up blocks: the same value, bit for bit");
+            }
+        }
+    }
+
     /** A loss linear in both maps with fixed random weights: exercises the self-map seeds, which the tiny model's gate keeps at 0. */
     static final class LinearInMaps implements GuidanceObjective {
         @Override

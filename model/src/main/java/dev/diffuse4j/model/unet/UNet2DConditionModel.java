@@ -93,38 +93,63 @@ public final class UNet2DConditionModel implements AutoCloseable {
 
     /** Predicts the noise (or v) for NHWC latents; returns [B, H, W, out_channels]. */
     public Tensor forward(UNetInput in) {
-        Tensor sample = in.sample();
-        if (sample.rank() != 4 || sample.dim(3) != config.inChannels())
-            throw new IllegalArgumentException("UNet: sample " + sample.describe() + " is not NHWC [B, H, W, " + config.inChannels() + "]");
-        int batch = sample.dim(0);
-        Tensor context = in.context();
-        if (context.rank() != 3 || context.dim(0) != batch || context.dim(2) != config.crossAttentionDim())
-            throw new IllegalArgumentException("UNet: context " + context.describe() + " is not [" + batch + ", M, " + config.crossAttentionDim() + "]");
-        ForwardPass pass = new ForwardPass(processors, in.step(), in.observer(), norms);
         try (Scope s = Scope.open()) {
-            Tensor tembSilu = timeEmbedding(in, batch, sample.device(), pass);
-            Tensor x = convIn.forward(sample);
-            pass.observe("conv_in", x);
-            List<Tensor> skips = new ArrayList<>();
-            skips.add(x);
-            for (UNetDownBlock block : downBlocks) x = block.forward(x, tembSilu, context, pass, skips);
-            if (in.controlDown() != null) addControl(skips, in.controlDown());
-            x = midBlock.forward(x, tembSilu, context, pass);
-            if (in.controlMid() != null) x = Ops.add(x, checkedResidual("mid", x, in.controlMid()));
-            for (UNetUpBlock block : upBlocks) {
-                int n = block.skipCount();
-                List<Tensor> mine = new ArrayList<>();
-                for (int i = 0; i < n; i++) mine.add(skips.removeLast());
-                int[] upsampleTo = skips.isEmpty() ? null : new int[]{skips.getLast().dim(1), skips.getLast().dim(2)};
-                Tensor next = block.forward(x, mine, tembSilu, context, pass, upsampleTo);
-                for (Tensor t : mine) t.close();
-                x.close();
-                x = next;
-            }
+            ForwardPass pass = pass(in);
+            Tensor x = hiddenStates(in, upBlocks.size(), pass);
             Tensor out = convOut.forward(pass.norms().apply(convNormOut, x, true));
             pass.observe("conv_out", out);
             return s.keep(out);
         }
+    }
+
+    /**
+     * The hidden state [B, h, w, C] after the first {@code upBlocks} up blocks (0: after the mid block),
+     * without running the rest: what a caller needs when only earlier layers matter, e.g. guidance
+     * losses on the attention maps of the middle resolutions (the last, highest-resolution up blocks
+     * are the most expensive part of the UNet).
+     */
+    public Tensor hiddenStates(UNetInput in, int upBlocks) {
+        if (upBlocks < 0 || upBlocks > this.upBlocks.size())
+            throw new IllegalArgumentException("UNet: " + upBlocks + " up blocks asked for; this UNet has " + this.upBlocks.size());
+        try (Scope s = Scope.open()) {
+            return s.keep(hiddenStates(in, upBlocks, pass(in)));
+        }
+    }
+
+    private ForwardPass pass(UNetInput in) {
+        Tensor sample = in.sample();
+        if (sample.rank() != 4 || sample.dim(3) != config.inChannels())
+            throw new IllegalArgumentException("UNet: sample " + sample.describe() + " is not NHWC [B, H, W, " + config.inChannels() + "]");
+        Tensor context = in.context();
+        int batch = sample.dim(0);
+        if (context.rank() != 3 || context.dim(0) != batch || context.dim(2) != config.crossAttentionDim())
+            throw new IllegalArgumentException("UNet: context " + context.describe() + " is not [" + batch + ", M, " + config.crossAttentionDim() + "]");
+        return new ForwardPass(processors, in.step(), in.observer(), norms);
+    }
+
+    /** Time embedding, conv_in, the down blocks, the mid block and the first {@code upBlocks} up blocks (inside the caller's scope). */
+    private Tensor hiddenStates(UNetInput in, int upBlocks, ForwardPass pass) {
+        Tensor sample = in.sample(), context = in.context();
+        Tensor tembSilu = timeEmbedding(in, sample.dim(0), sample.device(), pass);
+        Tensor x = convIn.forward(sample);
+        pass.observe("conv_in", x);
+        List<Tensor> skips = new ArrayList<>();
+        skips.add(x);
+        for (UNetDownBlock block : downBlocks) x = block.forward(x, tembSilu, context, pass, skips);
+        if (in.controlDown() != null) addControl(skips, in.controlDown());
+        x = midBlock.forward(x, tembSilu, context, pass);
+        if (in.controlMid() != null) x = Ops.add(x, checkedResidual("mid", x, in.controlMid()));
+        for (UNetUpBlock block : this.upBlocks.subList(0, upBlocks)) {
+            int n = block.skipCount();
+            List<Tensor> mine = new ArrayList<>();
+            for (int i = 0; i < n; i++) mine.add(skips.removeLast());
+            int[] upsampleTo = skips.isEmpty() ? null : new int[]{skips.getLast().dim(1), skips.getLast().dim(2)};
+            Tensor next = block.forward(x, mine, tembSilu, context, pass, upsampleTo);
+            for (Tensor t : mine) t.close();
+            x.close();
+            x = next;
+        }
+        return x;
     }
 
     /** SiLU(temb + aug): every resnet applies SiLU to the embedding first, so it is done once here. */
