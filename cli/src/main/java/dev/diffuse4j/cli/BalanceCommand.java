@@ -52,6 +52,9 @@ final class BalanceCommand implements Callable<Integer> {
     @Option(names = "--lambda-t", defaultValue = "0.8", description = "ControlNet down residuals only while t >= int(lambda-t * 1000) (default: ${DEFAULT-VALUE})")
     double lambdaT;
 
+    @Option(names = "--shared-target-noise", description = "every target starts from the same noise, so they differ only by prompt (the authors' --initialize_latents)")
+    boolean sharedTargetNoise;
+
     @Mixin
     ControlOptions controlOptions = new ControlOptions();
 
@@ -69,7 +72,8 @@ final class BalanceCommand implements Callable<Integer> {
         boolean controlled = controlOptions.given();
         LayerRanking ranking = LayerRanking.read(rankings);
         double ls = lambdaS != null ? lambdaS : controlled ? ConditionalBalancePipeline.LAMBDA_S_CONTROL : ConditionalBalancePipeline.LAMBDA_S_TEXT;
-        var options = new ConditionalBalancePipeline.Options(ranking, ls, lambdaT, controlOptions.scale(ConditionalBalancePipeline.CONTROL_SCALE));
+        var options = new ConditionalBalancePipeline.Options(ranking, ls, lambdaT, controlOptions.scale(ConditionalBalancePipeline.CONTROL_SCALE),
+                sharedTargetNoise);
         var controlImage = controlled ? controlOptions.image() : null;
         List<String> full = StyleAlignedPipeline.styled(prompts, style);
         List<Path> targets = Outputs.paths(out, full.size());

@@ -129,6 +129,23 @@ class ControlNetCommandsTest {
     }
 
     @Test
+    void sharedTargetNoiseMakesTargetsWithTheSamePromptIdentical() throws Exception {
+        String[] common = {"balance", "--fake-weights", "tiny-sdxl", "--steps", "3", "--size", "64", "--prompt", "a watercolor painting",
+                "--prompt", "a fox", "--prompt", "a fox", "--style", "by Sargent", "--rankings", ranking().toString(), "--lambda-s", "0.5"};
+        Path own = tmp.resolve("own"), shared = tmp.resolve("shared");
+        assertEquals(0, run(concat(common, "--out", own.toString())).exit());
+        GenerateCommandTest.Run r = run(concat(common, "--shared-target-noise", "--out", shared.toString()));
+        assertEquals(0, r.exit(), r.err());
+        assertTrue(meanAbsDiff(Images.read(own.resolve("0002.png")), Images.read(own.resolve("0003.png"))) > 0.5, "own noise: different images");
+        assertArrayEquals(Images.read(shared.resolve("0002.png")).rgb(), Images.read(shared.resolve("0003.png")).rgb(),
+                "same noise, same prompt, same reference: the same image");
+        assertArrayEquals(Images.read(own.resolve("0002.png")).rgb(), Images.read(shared.resolve("0002.png")).rgb(),
+                "the first target keeps its own noise");
+        assertArrayEquals(Images.read(own.resolve("0001.png")).rgb(), Images.read(shared.resolve("0001.png")).rgb(),
+                "the reference keeps its own noise");
+    }
+
+    @Test
     void balanceRefusesMissingPieces() throws Exception {
         String out = tmp.resolve("x").toString();
         assertRefused(run("balance", "--fake-weights", "tiny-sdxl", "--prompt", "a", "--prompt", "b", "--out", out), "--rankings");

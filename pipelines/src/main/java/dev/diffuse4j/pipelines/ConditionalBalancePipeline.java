@@ -27,14 +27,32 @@ public final class ConditionalBalancePipeline {
      * @param lambdaS      fraction of the ranked layers that share (or a count above 1)
      * @param lambdaT      structure balance: ControlNet down residuals only while t >= int(lambdaT * 1000)
      * @param controlScale ControlNet conditioning scale
+     * @param sharedTargetNoise every target starts from the same noise (the authors' {@code --initialize_latents}),
+     *                     so the targets differ only by their prompts
      */
-    public record Options(LayerRanking ranking, double lambdaS, double lambdaT, double controlScale) {
+    public record Options(LayerRanking ranking, double lambdaS, double lambdaT, double controlScale, boolean sharedTargetNoise) {
         public Options {
             if (ranking == null) throw new IllegalArgumentException("Conditional Balance needs a layer ranking (the grading file as JSON)");
             if (!(lambdaS > 0)) throw new IllegalArgumentException("lambda_S must be > 0, got " + lambdaS);
             if (!(lambdaT >= 0 && lambdaT <= 1)) throw new IllegalArgumentException("lambda_T must be in [0, 1], got " + lambdaT);
         }
+
+        public Options(LayerRanking ranking, double lambdaS, double lambdaT, double controlScale) {
+            this(ranking, lambdaS, lambdaT, controlScale, false);
+        }
+
+        public Options withSharedTargetNoise(boolean on) { return new Options(ranking, lambdaS, lambdaT, controlScale, on); }
     }
+
+    /** Copies the first target's initial latent (item 1) to every later target; the reference (item 0) keeps its own. */
+    static final LatentHook SHARED_TARGET_NOISE = new LatentHook() {
+        @Override
+        public float[] initial(float[] latents, int perItem) {
+            float[] out = latents.clone();
+            for (int at = 2 * perItem; at + perItem <= out.length; at += perItem) System.arraycopy(latents, perItem, out, at, perItem);
+            return out;
+        }
+    };
 
     private final StyleAlignedPipeline styleAligned;
 
@@ -54,7 +72,7 @@ public final class ConditionalBalancePipeline {
         Control control = controlNet == null ? null
                 : Control.of(controlNet, controlImage, o.controlScale()).withRows(Control.Rows.TARGETS)
                         .withSchedule(Control.Schedule.conditionalBalance(o.lambdaT())).withListener(controlSteps);
-        return styleAligned.generate(prompts, base, sa, listener, control);
+        return styleAligned.generate(prompts, base, sa, listener, o.sharedTargetNoise() ? SHARED_TARGET_NOISE : LatentHook.NONE, control);
     }
 
     /** A ranking made for another UNet (SDXL's 70 layers on SD1.5) would share in the wrong places or nowhere: refuse it. */

@@ -92,8 +92,9 @@ public final class StyleAlignedPipeline {
         return generate(batch, ddim, o, listener, DdimInversion.replay(trajectory, 0), null);
     }
 
-    private GenerationResult generate(List<String> prompts, GenerationRequest base, Options o, StepListener listener, LatentHook hook,
-                                      Control control) {
+    /** The general form: {@code hook} may rewrite latents (a replayed reference, shared noise), {@code control} may be null. */
+    public GenerationResult generate(List<String> prompts, GenerationRequest base, Options o, StepListener listener, LatentHook hook,
+                                     Control control) {
         if (prompts.size() < 2) throw new IllegalArgumentException("style-aligned needs at least two prompts: the reference and one target");
         var unet = pipeline.model().unet();
         boolean guided = pipeline.guidanceScale(base) > 1;
