@@ -1,5 +1,6 @@
 package dev.diffuse4j.model.controlnet;
 
+import dev.diffuse4j.model.unet.LdmEncoderShape;
 import dev.diffuse4j.model.unet.UNetConfig;
 import dev.diffuse4j.model.unet.UNetConfigInference;
 import dev.diffuse4j.weights.KeyShapes;
@@ -34,39 +35,18 @@ public final class ControlNetConfigInference {
      */
     public static ControlNetConfig infer(TensorSource src, String prefix, UNetConfig base) {
         KeyShapes s = new KeyShapes(src, prefix, "ControlNet");
-        int[] convIn = s.need("input_blocks.0.0.weight", 4);
-        int ch0 = convIn[0], inChannels = convIn[1];
-        TreeSet<Integer> inputs = s.indices("input_blocks"), ops = new TreeSet<>();
-        for (int i : inputs) if (s.has("input_blocks." + i + ".0.op.weight")) ops.add(i);
-        int count = inputs.last() + 1;
-        int layers = ops.isEmpty() ? count - 1 : ops.first() - 1, levels = ops.size() + 1;
-        if (layers < 1 || count != 1 + levels * layers + (levels - 1))
-            throw new IllegalArgumentException(src.describe() + ": " + count + " input_blocks with downsamplers at " + ops + " do not form a ControlNet encoder");
-        int slots = layers + 1;
-        List<Integer> channels = new ArrayList<>(), depth = new ArrayList<>();
-        List<String> down = new ArrayList<>(), up = new ArrayList<>();
-        Boolean linear = null;
-        int contextDim = -1;
+        LdmEncoderShape enc = LdmEncoderShape.read(s, "ControlNet");
+        int levels = enc.levels;
+        List<Integer> channels = enc.channels, depth = new ArrayList<>();
+        List<String> up = new ArrayList<>();
         for (int b = 0; b < levels; b++) {
-            int first = 1 + b * slots;
-            channels.add(s.need("input_blocks." + first + ".0.out_layers.3.weight", 4)[0]);
-            String place = s.has("input_blocks." + first + ".1.proj_in.weight") ? "input_blocks." + first + ".1."
-                    : b == levels - 1 ? "middle_block.1." : null;
-            down.add(place != null && place.startsWith("input") ? UNetConfig.CROSS_DOWN : UNetConfig.DOWN);
-            int d = 0;
-            if (place != null) {
-                s.need(place + "proj_in.weight", -1);
-                d = s.indices(place + "transformer_blocks").size();
-                boolean lin = s.need(place + "proj_in.weight", -1).length == 2;
-                if (linear != null && linear != lin)
-                    throw new IllegalArgumentException(src.describe() + ": mixes linear and conv proj_in (at " + prefix + place + "proj_in.weight)");
-                linear = lin;
-                contextDim = s.need(place + "transformer_blocks.0.attn2.to_k.weight", 2)[1];
-            }
-            depth.add(d);
+            // the encoder copy has no up blocks: a level's depth shows in its down block or (last level) the mid block
+            int d = enc.depthAt("input_blocks." + enc.first(b) + ".1.");
+            if (d < 0 && b == levels - 1) d = enc.depthAt("middle_block.1.");
+            depth.add(Math.max(d, 0));
         }
-        for (int b = levels - 1; b >= 0; b--) up.add(down.get(b).equals(UNetConfig.CROSS_DOWN) ? UNetConfig.CROSS_UP : UNetConfig.UP);
-        if (linear == null) throw new IllegalArgumentException(src.describe() + ": no transformer found under " + prefix + "middle_block.1");
+        for (int b = levels - 1; b >= 0; b--) up.add(enc.downTypes.get(b).equals(UNetConfig.CROSS_DOWN) ? UNetConfig.CROSS_UP : UNetConfig.UP);
+        boolean linear = enc.linearProjection();
         boolean fromBase = base != null && base.levels() == levels;
         IntBinaryOperator heads = fromBase ? (level, ch) -> base.heads(level) : UNetConfigInference.standardHeads(linear);
         List<Integer> headList = new ArrayList<>();
@@ -78,11 +58,9 @@ public final class ControlNetConfigInference {
             addDim = s.need("label_emb.0.0.weight", 2)[1];
             addTime = fromBase && base.hasTextTime() ? base.additionTimeEmbedDim() : 256;
         }
-        if (ch0 != channels.get(0))
-            throw new IllegalArgumentException(src.describe() + ": conv_in has " + ch0 + " channels but the first level has " + channels.get(0));
         int sampleSize = fromBase ? base.sampleSize() : addType != null ? 128 : 64;
-        UNetConfig unet = new UNetConfig(sampleSize, inChannels, inChannels, channels, layers, down, UNetConfig.MID, up,
-                headList, null, contextDim, depth, linear, 32, 1e-5f, true, 0f, addType, addTime, addDim, false);
+        UNetConfig unet = new UNetConfig(sampleSize, enc.inChannels, enc.inChannels, channels, enc.layers, enc.downTypes, UNetConfig.MID, up,
+                headList, null, enc.contextDim(), depth, linear, 32, 1e-5f, true, 0f, addType, addTime, addDim, false);
 
         // hint stack: conv_in at 0, convs at 2, 4, ..., conv_out last; the stride-2 convs (4, 8, ...) set the widths
         TreeSet<Integer> hint = s.indices("input_hint_block");
