@@ -19,7 +19,8 @@ import java.util.Random;
  * Cost of the attention methods relative to plain attention on one full-size SD1.5 UNet step:
  * a guided batch of 4 images (UNet batch 8) with StyleAligned shared attention (+AdaIN) on every
  * self-attention layer, and with InDetail-IP Stratified Attention (conflict-free) on the decoder's
- * self-attention layers, against the same batch with plain attention.
+ * self-attention layers (also with StyleAligned's shared GroupNorm statistics), against the same batch
+ * with plain attention.
  * Reports the best wall time and the process CPU time of that run: on a shared machine the CPU time
  * (all worker threads together) is the steadier measure of the work done.
  * <pre>java ... dev.diffuse4j.bench.MethodOverheadBench [latent=32] [repeats=2]</pre>
@@ -39,11 +40,16 @@ public final class MethodOverheadBench {
             double plain = time(unet, sample, context, repeats, "plain", null, null);
             double shared = time(unet, sample, context, repeats, "style-aligned (all self layers, AdaIN Q/K)",
                     Layers.self(), new ReferenceAttention(ReferenceAttentionConfig.styleAligned(), layout));
+            unet.groupNorms(new dev.diffuse4j.attention.SharedGroupNorm(layout));
+            double sharedNorm = time(unet, sample, context, repeats, "style-aligned + shared GroupNorm",
+                    Layers.self(), new ReferenceAttention(ReferenceAttentionConfig.styleAligned(), layout));
+            unet.groupNorms(null);
             double strat = time(unet, sample, context, repeats, "stratified (decoder self layers, cond rows)",
                     Layers.self().and(Layers.decoder()), new ReferenceAttention(ReferenceAttentionConfig.stratified(1, 1), layout));
             plain = Math.min(plain, time(unet, sample, context, repeats, "plain (again)", null, null));
-            System.out.printf(Locale.ROOT, "latent %dx%d, UNet batch 8 (4 images, guided), CPU seconds: plain %.2f; style-aligned %.2f (%.2fx); stratified %.2f (%.2fx)%n",
-                    latent, latent, plain, shared, shared / plain, strat, strat / plain);
+            System.out.printf(Locale.ROOT, "latent %dx%d, UNet batch 8 (4 images, guided), CPU seconds: plain %.2f; style-aligned %.2f (%.2fx); "
+                            + "+ shared GroupNorm %.2f (%.2fx); stratified %.2f (%.2fx)%n",
+                    latent, latent, plain, shared, shared / plain, sharedNorm, sharedNorm / plain, strat, strat / plain);
         }
         unet.close();
     }
