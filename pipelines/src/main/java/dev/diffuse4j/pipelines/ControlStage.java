@@ -4,15 +4,12 @@ import dev.diffuse4j.model.controlnet.ControlNetModel;
 import dev.diffuse4j.model.controlnet.ControlNetOutput;
 import dev.diffuse4j.model.unet.UNetConfig;
 import dev.diffuse4j.model.unet.UNetInput;
-import dev.diffuse4j.pipelines.image.Images;
+import dev.diffuse4j.pipelines.image.Lanczos;
 import dev.diffuse4j.pipelines.image.RgbImage;
 import dev.diffuse4j.runtime.Device;
 import dev.diffuse4j.runtime.Tensor;
 import dev.diffuse4j.runtime.ops.Ops;
 
-import java.awt.Graphics2D;
-import java.awt.RenderingHints;
-import java.awt.image.BufferedImage;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -109,16 +106,8 @@ final class ControlStage {
         return Ops.concat(parts, 0);
     }
 
-    /** diffusers resizes the control image to the output size without cropping; bicubic here (PIL uses Lanczos). */
-    static RgbImage resize(RgbImage img, int width, int height) {
-        if (img.width() == width && img.height() == height) return img;
-        BufferedImage dst = new BufferedImage(width, height, BufferedImage.TYPE_INT_RGB);
-        Graphics2D g = dst.createGraphics();
-        g.setRenderingHint(RenderingHints.KEY_INTERPOLATION, RenderingHints.VALUE_INTERPOLATION_BICUBIC);
-        g.drawImage(Images.toBuffered(img), 0, 0, width, height, null);
-        g.dispose();
-        return Images.fromBuffered(dst);
-    }
+    /** diffusers resizes the control image to the output size without cropping, with Pillow's Lanczos. */
+    static RgbImage resize(RgbImage img, int width, int height) { return Lanczos.resize(img, width, height); }
 
     /** A short description for PNG parameters. */
     String describe() {

@@ -1,8 +1,6 @@
 package dev.diffuse4j.pipelines.image;
 
 import javax.imageio.ImageIO;
-import java.awt.Graphics2D;
-import java.awt.RenderingHints;
 import java.awt.image.BufferedImage;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -43,20 +41,27 @@ public final class Images {
         return bi;
     }
 
-    /** Centre-crops to the target aspect ratio, then resizes with bicubic interpolation. */
+    /**
+     * Centre-crops to the target aspect ratio (so nothing is stretched), then resizes with antialiased
+     * Lanczos-3 as Pillow does ({@link Lanczos}); same-aspect images are resized as diffusers' image
+     * processors resize them.
+     */
     public static RgbImage fit(RgbImage img, int width, int height) {
         if (img.width() == width && img.height() == height) return img;
         double target = (double) width / height, have = (double) img.width() / img.height();
         int cw = img.width(), ch = img.height();
         if (have > target) cw = (int) Math.round(ch * target);
         else ch = (int) Math.round(cw / target);
-        int x0 = (img.width() - cw) / 2, y0 = (img.height() - ch) / 2;
-        BufferedImage src = toBuffered(img).getSubimage(x0, y0, cw, ch);
-        BufferedImage dst = new BufferedImage(width, height, BufferedImage.TYPE_INT_RGB);
-        Graphics2D g = dst.createGraphics();
-        g.setRenderingHint(RenderingHints.KEY_INTERPOLATION, RenderingHints.VALUE_INTERPOLATION_BICUBIC);
-        g.drawImage(src, 0, 0, width, height, null);
-        g.dispose();
-        return fromBuffered(dst);
+        return Lanczos.resize(crop(img, (img.width() - cw) / 2, (img.height() - ch) / 2, cw, ch), width, height);
+    }
+
+    /** The {@code w x h} region at (x0, y0). */
+    public static RgbImage crop(RgbImage img, int x0, int y0, int w, int h) {
+        if (x0 < 0 || y0 < 0 || w <= 0 || h <= 0 || x0 + w > img.width() || y0 + h > img.height())
+            throw new IllegalArgumentException("crop " + w + "x" + h + " at " + x0 + "," + y0 + " is outside a " + img.width() + "x" + img.height() + " image");
+        if (x0 == 0 && y0 == 0 && w == img.width() && h == img.height()) return img;
+        byte[] out = new byte[w * h * 3];
+        for (int y = 0; y < h; y++) System.arraycopy(img.rgb(), ((y0 + y) * img.width() + x0) * 3, out, y * w * 3, w * 3);
+        return new RgbImage(w, h, out);
     }
 }
