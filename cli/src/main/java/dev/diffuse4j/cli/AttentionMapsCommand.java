@@ -28,7 +28,7 @@ import java.util.concurrent.Callable;
 /**
  * {@code d4j attention-maps}: generates an image and writes, as PNG overlays on it, the cross-attention
  * map of every prompt token and the self-attention map of a few query positions, averaged over
- * heads, layers (at the coarsest attention resolution) and steps.
+ * heads, layers (at one resolution level, by default the coarsest with attention) and steps.
  */
 @Command(name = "attention-maps", mixinStandardHelpOptions = true, sortOptions = false,
         description = "Generate an image and write per-token cross-attention and self-attention heat-maps over it.")
@@ -48,6 +48,10 @@ final class AttentionMapsCommand implements Callable<Integer> {
     @Option(names = "--out", required = true, paramLabel = "FOLDER", description = "folder for image.png, token-NN-*.png, self-*.png")
     Path out;
 
+    @Option(names = "--level", defaultValue = "-1", paramLabel = "N",
+            description = "resolution level of the maps: 0 = the latent grid (64x64 at 512 px), 1 = half of it, ...; default the coarsest with attention")
+    int level;
+
     @Option(names = "--save-maps", paramLabel = "FOLDER",
             description = "also write every captured map unaveraged, per step and layer: FOLDER/step-NNN.safetensors ([B, queries, keys] F32 under the layer's name)")
     Path saveMaps;
@@ -57,7 +61,7 @@ final class AttentionMapsCommand implements Callable<Integer> {
         PrintWriter err = spec.commandLine().getErr(), stdout = spec.commandLine().getOut();
         GenerationRequest request = sampling.apply(GenerationRequest.builder(prompt.prompt)).negativePrompt(prompt.negative).build();
         try (StableDiffusion sd = modelOptions.load(err); MapFiles files = saveMaps == null ? null : new MapFiles(saveMaps)) {
-            AttentionMapsPipeline.Result r = new AttentionMapsPipeline(sd).generate(request, new GenerateCommand.CliListener(err, "attention-maps"), files);
+            AttentionMapsPipeline.Result r = new AttentionMapsPipeline(sd).generate(request, new GenerateCommand.CliListener(err, "attention-maps"), files, level);
             if (files != null) {
                 files.close(); // writes the last step
                 err.printf(Locale.ROOT, "wrote the maps of %d steps to %s%n", files.filesWritten(), saveMaps);

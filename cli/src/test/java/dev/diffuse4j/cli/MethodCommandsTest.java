@@ -91,6 +91,22 @@ class MethodCommandsTest {
     }
 
     @Test
+    void attentionMapsAtAChosenResolutionLevel() throws Exception {
+        // tiny SD1.5 at 64 px: an 8x8 latent; attention at level 0 (8x8) and in the mid block (level 1, 4x4, the default)
+        Path coarse = tmp.resolve("coarse"), fine = tmp.resolve("fine");
+        String[] common = {"attention-maps", "--fake-weights", "tiny-sd15", "--prompt", "fox", "--steps", "2", "--size", "64"};
+        assertEquals(0, run(GenerateCommandTest.concat(common, "--out", coarse.toString())).exit());
+        GenerateCommandTest.Run r = run(GenerateCommandTest.concat(common, "--level", "0", "--out", fine.toString()));
+        assertEquals(0, r.exit(), r.err());
+        String coarseText = dev.diffuse4j.pipelines.image.Png.readText(Files.readAllBytes(coarse.resolve("token-01-f.png"))).get("parameters");
+        String fineText = dev.diffuse4j.pipelines.image.Png.readText(Files.readAllBytes(fine.resolve("token-01-f.png"))).get("parameters");
+        assertTrue(coarseText.contains("(4x4)"), coarseText);
+        assertTrue(fineText.contains("(8x8)"), fineText);
+        assertTrue(Files.exists(fine.resolve("self-y04-x04.png")), "self-attention probes on the 8x8 grid");
+        assertRefused(run(GenerateCommandTest.concat(common, "--level", "5", "--out", tmp.resolve("x").toString())), "levels with attention: [0, 1]");
+    }
+
+    @Test
     void conditionalBalanceWithEveryLayerRankedIsStyleAlignedAndFewerLayersDiffer() throws Exception {
         var names = dev.diffuse4j.model.unet.UNetLayers.of(dev.diffuse4j.model.unet.UNetConfig.TINY_SDXL, 8, 8).stream()
                 .filter(dev.diffuse4j.model.attention.LayerInfo::isSelf).map(l -> "\"" + l.name() + ".processor\"").toList();
