@@ -21,11 +21,11 @@ import java.util.List;
  */
 final class ControlStage {
     private final Control control;
-    private final Tensor image; // [1, H, W, 3] in [0, 1]
+    private final Tensor embedded; // the control image's conditioning embedding [1, h, w, C]: the same at every step and row
 
-    private ControlStage(Control control, Tensor image) {
+    private ControlStage(Control control, Tensor embedded) {
         this.control = control;
-        this.image = image;
+        this.embedded = embedded;
     }
 
     /** Checks the ControlNet fits the UNet and prepares the image (in the caller's scope). */
@@ -36,7 +36,7 @@ final class ControlStage {
         float[] v = new float[px.length];
         for (int i = 0; i < v.length; i++) v[i] = (px[i] & 0xFF) / 255f;
         Tensor t = Tensor.of(v, 1, height, width, 3);
-        return new ControlStage(control, device.isCpu() ? t : Ops.to(t, device));
+        return new ControlStage(control, control.model().embed(device.isCpu() ? t : Ops.to(t, device)));
     }
 
     static void checkCompatible(ControlNetModel cn, UNetConfig unet) {
@@ -65,8 +65,7 @@ final class ControlStage {
                 gather(in.context(), chosen)).withStep(in.step());
         if (in.y() != null) sub = sub.withY(gather(in.y(), chosen));
         else if (in.textEmbeds() != null) sub = sub.withTextTime(gather(in.textEmbeds(), chosen), gather(in.timeIds(), chosen));
-        Tensor cond = chosen.length == 1 ? image : Ops.concat(java.util.Collections.nCopies(chosen.length, image), 0);
-        ControlNetOutput r = control.model().forward(sub, cond, (float) control.scale());
+        ControlNetOutput r = control.model().forwardEmbedded(sub, embedded, (float) control.scale());
         Tensor mid = scatter(r.mid(), rows);
         if (level == Control.Level.MID_ONLY) return in.withControl(null, mid);
         List<Tensor> down = new ArrayList<>();

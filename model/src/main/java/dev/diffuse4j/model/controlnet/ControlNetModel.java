@@ -91,25 +91,48 @@ public final class ControlNetModel implements AutoCloseable {
      * Residuals for one UNet call.
      *
      * @param in    the UNet's input: sample, timesteps, context, SDXL added conditioning, step
-     * @param cond  the control image [B, H*f, W*f, conditioning_channels] in [0, 1], f = {@link ControlNetConfig#scaleFactor()}
+     * @param cond  the control image [B or 1, H*f, W*f, conditioning_channels] in [0, 1], f = {@link ControlNetConfig#scaleFactor()}
      * @param scale conditioning scale (multiplies every residual)
      */
     public ControlNetOutput forward(UNetInput in, Tensor cond, float scale) {
+        Tensor sample = in.sample();
+        int f = config.scaleFactor();
+        if (sample.rank() != 4 || cond.rank() != 4 || (cond.dim(0) != sample.dim(0) && cond.dim(0) != 1)
+                || cond.dim(1) != sample.dim(1) * f || cond.dim(2) != sample.dim(2) * f || cond.dim(3) != config.conditioningChannels())
+            throw new IllegalArgumentException("ControlNet: control image " + cond.describe() + " does not match sample " + sample.describe()
+                    + " (expected [" + sample.dim(0) + ", " + sample.dim(1) * f + ", " + sample.dim(2) * f + ", " + config.conditioningChannels() + "], or a batch of 1)");
+        try (Scope s = Scope.open()) { // frees the embedding; the residuals move to the caller's scope
+            ControlNetOutput r = forwardEmbedded(in, embed(cond), scale);
+            s.keepAll(r.down());
+            s.keep(r.mid());
+            return r;
+        }
+    }
+
+    /**
+     * The conditioning embedding of a control image [B, H*f, W*f, conditioning_channels]:
+     * {@code controlnet_cond_embedding}, added to conv_in's output. It depends on the image alone, so a
+     * pipeline computes it once per generation (for one image, broadcast over the batch).
+     */
+    public Tensor embed(Tensor cond) { return condEmbedding.forward(cond); }
+
+    /** Residuals from an embedding made by {@link #embed} ([B or 1, H, W, C] at the latent size). */
+    public ControlNetOutput forwardEmbedded(UNetInput in, Tensor embedded, float scale) {
         UNetConfig c = config.unet();
         Tensor sample = in.sample();
         if (sample.rank() != 4 || sample.dim(3) != c.inChannels())
             throw new IllegalArgumentException("ControlNet: sample " + sample.describe() + " is not NHWC [B, H, W, " + c.inChannels() + "]");
-        int batch = sample.dim(0), f = config.scaleFactor();
-        if (cond.rank() != 4 || cond.dim(0) != batch || cond.dim(1) != sample.dim(1) * f || cond.dim(2) != sample.dim(2) * f)
-            throw new IllegalArgumentException("ControlNet: control image " + cond.describe() + " does not match sample " + sample.describe()
-                    + " (expected [" + batch + ", " + sample.dim(1) * f + ", " + sample.dim(2) * f + ", " + config.conditioningChannels() + "])");
+        int batch = sample.dim(0);
+        if (embedded.rank() != 4 || (embedded.dim(0) != batch && embedded.dim(0) != 1) || embedded.dim(1) != sample.dim(1)
+                || embedded.dim(2) != sample.dim(2) || embedded.dim(3) != c.channels(0))
+            throw new IllegalArgumentException("ControlNet: conditioning embedding " + embedded.describe() + " does not match sample " + sample.describe());
         Tensor context = in.context();
         if (context.rank() != 3 || context.dim(0) != batch || context.dim(2) != c.crossAttentionDim())
             throw new IllegalArgumentException("ControlNet: context " + context.describe() + " is not [" + batch + ", M, " + c.crossAttentionDim() + "]");
         ForwardPass pass = new ForwardPass(processors, in.step(), in.observer());
         try (Scope s = Scope.open()) {
             Tensor tembSilu = Ops.silu(time.forward(in, batch, sample.device()));
-            Tensor x = Ops.add(convIn.forward(sample), condEmbedding.forward(cond));
+            Tensor x = Ops.add(convIn.forward(sample), embedded);
             List<Tensor> skips = new ArrayList<>();
             skips.add(x);
             for (UNetDownBlock block : downBlocks) x = block.forward(x, tembSilu, context, pass, skips);

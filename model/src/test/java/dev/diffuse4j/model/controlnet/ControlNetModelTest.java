@@ -12,6 +12,7 @@ import dev.diffuse4j.runtime.DType;
 import dev.diffuse4j.runtime.Device;
 import dev.diffuse4j.runtime.Scope;
 import dev.diffuse4j.runtime.Tensor;
+import dev.diffuse4j.runtime.ops.Ops;
 import dev.diffuse4j.weights.DeterministicWeights;
 import dev.diffuse4j.weights.ParamMapping;
 import dev.diffuse4j.weights.ParamSpec;
@@ -176,6 +177,22 @@ class ControlNetModelTest {
                 for (int i = 0; i < one.down().size(); i++) assertArrayEquals(times(one.down().get(i), scale), r.down().get(i).toFloatArray(), "down " + i + " at " + scale);
                 assertArrayEquals(times(one.mid(), scale), r.mid().toFloatArray(), "mid at " + scale);
             }
+        }
+    }
+
+    @Test
+    void oneEmbeddingBroadcastOverTheBatchGivesTheReplicatedImagesResiduals() {
+        ControlNetConfig c = ControlNetConfig.TINY_SD15;
+        try (Scope s = Scope.open(); ControlNetModel m = fromMemory(c, ldmTensors(c))) {
+            UNetInput in = input(c.unet(), 3);
+            Tensor one = controlImage(5).slice(0, 0, 1).contiguous();
+            ControlNetOutput replicated = m.forward(in, Ops.concat(0, one, one), 1f);
+            ControlNetOutput broadcast = m.forwardEmbedded(in, m.embed(one), 1f);
+            for (int i = 0; i < replicated.down().size(); i++)
+                assertArrayEquals(replicated.down().get(i).toFloatArray(), broadcast.down().get(i).toFloatArray(), "down " + i);
+            assertArrayEquals(replicated.mid().toFloatArray(), broadcast.mid().toFloatArray(), "mid");
+            var e = assertThrows(IllegalArgumentException.class, () -> m.forwardEmbedded(in, Tensor.zeros(1, 3, 3, 32), 1f));
+            assertTrue(e.getMessage().contains("conditioning embedding"), e.getMessage());
         }
     }
 
