@@ -1,5 +1,8 @@
 package dev.diffuse4j.cli;
 
+import dev.diffuse4j.model.controlnet.ControlNetConfig;
+import dev.diffuse4j.model.controlnet.ControlNetConfigInference;
+import dev.diffuse4j.model.controlnet.LdmControlNetMapping;
 import dev.diffuse4j.runtime.DType;
 import dev.diffuse4j.weights.Checkpoint;
 import dev.diffuse4j.weights.Checkpoints;
@@ -21,6 +24,7 @@ import java.util.ArrayList;
 import java.util.EnumMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.Callable;
 
 /** {@code d4j inspect PATH}: what a checkpoint holds, read from headers and configs only (no tensor data). */
@@ -94,6 +98,8 @@ public final class InspectCommand implements Callable<Integer> {
             if (!s.ignoredKeys().isEmpty())
                 out.printf("%nignored keys: %d (EMA copies and noise-schedule buffers left from training)%n", s.ignoredKeys().size());
             List<String> unknown = s.unknownKeys();
+            Set<String> controlNet = controlNet(s, out);
+            if (!controlNet.isEmpty()) unknown = unknown.stream().filter(k -> !controlNet.contains(k)).toList();
             out.printf("%nunknown keys: %d%s%n", unknown.size(), unknown.isEmpty() ? "" : " (outside every component prefix)");
             for (int i = 0; i < unknown.size() && (keys || i < SHOWN_UNKNOWN); i++) out.printf("  %s%n", describe(s.file().info(unknown.get(i))));
             if (!keys && unknown.size() > SHOWN_UNKNOWN) out.printf("  ... and %d more (--keys lists all)%n", unknown.size() - SHOWN_UNKNOWN);
@@ -105,6 +111,29 @@ public final class InspectCommand implements Callable<Integer> {
                 for (String k : src.keys()) out.printf("  %s%n", describe(src.info(k)));
             }
         }
+    }
+
+    /** An original ControlNet (control_model.* or bare input_hint_block keys): reports it and returns its keys, else none. */
+    private static Set<String> controlNet(SingleFileCheckpoint s, PrintWriter out) {
+        String prefix = ControlNetConfigInference.prefix(s.file());
+        if (prefix == null) return Set.of();
+        ControlNetConfig config;
+        try {
+            config = ControlNetConfigInference.infer(s.file(), prefix);
+        } catch (IllegalArgumentException e) {
+            out.printf("%ncontrolnet  keys of a ControlNet under '%s', but not a complete one: %s%n", prefix, e.getMessage());
+            return Set.of();
+        }
+        Set<String> keys = new java.util.HashSet<>();
+        long params = 0;
+        for (TensorInfo t : LdmControlNetMapping.checkpointTensors(config, prefix))
+            if (s.file().contains(t.key())) {
+                keys.add(t.key());
+                params += t.numel();
+            }
+        out.printf("%ncontrolnet  %s ControlNet under '%s*': widths %s, %d-channel control images, %,d parameters (use it with --controlnet)%n",
+                config.family().displayName(), prefix, config.unet().blockOutChannels(), config.conditioningChannels(), params);
+        return keys;
     }
 
     private static String source(Checkpoint c, Component comp) {

@@ -74,6 +74,22 @@ class InspectCommandTest {
     }
 
     @Test
+    void originalControlNetFileIsRecognised() {
+        var config = dev.diffuse4j.model.controlnet.ControlNetConfig.TINY_SD15;
+        List<TensorInfo> infos = new ArrayList<>(dev.diffuse4j.model.controlnet.LdmControlNetMapping.checkpointTensors(config, "control_model."));
+        long params = infos.stream().mapToLong(TensorInfo::numel).sum();
+        infos.add(t("mystery.extra.weight", 5, 2));
+        Path file = dir.resolve("control_tiny.safetensors");
+        try (DeterministicWeights w = new DeterministicWeights(infos)) {
+            SafetensorsWriter.write(file, w, null, Map.of());
+        }
+        Run r = run("inspect", file.toString());
+        assertEquals(0, r.code, r.err);
+        assertTrue(r.out.contains(String.format(java.util.Locale.ROOT, "Stable Diffusion 1.5 ControlNet under 'control_model.*': widths [32, 64], 3-channel control images, %,d parameters", params)), r.out);
+        assertTrue(r.out.contains("unknown keys: 1") && r.out.contains("mystery.extra.weight"), "only the stray key is unknown: " + r.out);
+    }
+
+    @Test
     void keysListing() {
         Run r = run("inspect", "--keys", sdxlFile(null).toString());
         assertEquals(0, r.code, r.err);
