@@ -25,7 +25,8 @@ final class ModelOptions {
     String backend;
 
     @Option(names = "--dtype", defaultValue = "auto",
-            description = "compute precision: auto (F32 on cpu, F16 on cuda), f32, f16, bf16 (default: ${DEFAULT-VALUE})")
+            description = "activation precision: auto or f32 (F16/BF16 weights, e.g. with --fp16, are kept as stored and read with F32 accumulation); "
+                    + "f16/bf16 activations are not implemented yet (default: ${DEFAULT-VALUE})")
     String dtype;
 
     @Option(names = "--fp16", description = "download/read the fp16 variant of diffusers weights when there is one")
@@ -42,8 +43,9 @@ final class ModelOptions {
         String t = dtype.toLowerCase(Locale.ROOT);
         if (!t.equals("auto") && !t.equals("f32") && !t.equals("f16") && !t.equals("bf16"))
             throw new IllegalArgumentException("--dtype must be auto, f32, f16 or bf16, got '" + dtype + "'");
-        if (d.isCpu() && (t.equals("f16") || t.equals("bf16")))
-            throw new IllegalArgumentException("--dtype " + t + ": the cpu backend computes in F32 (F16/BF16 weights are read as they are and widened per layer); use --dtype f32 or auto");
+        if (t.equals("f16") || t.equals("bf16"))
+            throw new IllegalArgumentException("--dtype " + t + ": activations are F32 on every backend for now (F16/BF16 weights are kept as stored and "
+                    + (d.isCpu() ? "widened per layer" : "read by the CUDA kernels with F32 accumulation") + "; --fp16 loads F16 weights); use --dtype f32 or auto");
         return d;
     }
 

@@ -61,6 +61,8 @@ class GenerateCommandTest {
         assertRefused(run("generate", "--model", tmp.resolve("missing").toString(), "--prompt", "x", "--out", out.toString()), "neither an existing path");
         assertRefused(run("generate", "--fake-weights", "tiny-sd15", "--prompt", "x", "-n", "2", "--out", out.toString()), "give a folder");
         assertRefused(run("generate", "--fake-weights", "tiny-sd15", "--prompt", "x", "--dtype", "f16", "--out", out.toString()), "F32");
+        assertRefused(run("generate", "--fake-weights", "tiny-sd15", "--backend", "cuda", "--prompt", "x", "--dtype", "bf16", "--out", out.toString()),
+                "activations are F32 on every backend");
         Run missing = run("generate", "--fake-weights", "tiny-sd15");
         assertNotEquals(0, missing.exit());
         assertTrue(missing.err().contains("--prompt") && missing.err().contains("--out"), missing.err());
