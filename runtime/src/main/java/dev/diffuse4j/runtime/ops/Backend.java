@@ -114,9 +114,7 @@ public interface Backend {
      * [B, Nq, Nk_j] of the call's capture segment, or null), returns the gradients with respect to the
      * queries and every segment's keys and values. Recomputes what it needs from the call's inputs.
      */
-    default AttentionGrads attentionBackward(AttentionCall call, Tensor dOut, Tensor dMaps) {
-        throw new UnsupportedOperationException("attention backward is not available on " + device());
-    }
+    AttentionGrads attentionBackward(AttentionCall call, Tensor dOut, Tensor dMaps);
 
     // ---------------------------------------------------------------- reverse-mode primitives (runtime.autograd)
     // The defaults run on the host: copy the inputs to the CPU, compute there, copy the result back.
