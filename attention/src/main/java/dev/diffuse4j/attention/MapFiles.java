@@ -54,7 +54,8 @@ public final class MapFiles implements MapSink, AutoCloseable {
         String key = layer.name();
         for (int n = 2; pending.containsKey(key); n++) key = layer.name() + "#" + n; // the same layer called twice in a step
         try (Scope s = Scope.open()) { // the host copy and cast are freed here; the F32 map is ours until flushed
-            pending.put(key, Scope.detach(Ops.cast(Ops.to(maps, Device.CPU), DType.F32)));
+            Tensor host = Ops.to(maps, Device.CPU); // a copy: the caller closes maps after this call
+            pending.put(key, Scope.detach(host.dtype() == DType.F32 ? host : Ops.cast(host, DType.F32)));
         }
         metadata.put(key, layer.kind().name().toLowerCase(Locale.ROOT) + " " + layer.block().name().toLowerCase(Locale.ROOT) + " level " + layer.level());
     }

@@ -74,7 +74,8 @@ public final class AttentionMapsPipeline {
         public synchronized void accept(LayerInfo layer, StepContext step, Tensor maps) {
             if (maps.dim(1) != queries || item >= maps.dim(0)) return;
             if (layer.isCross()) textTokens = maps.dim(2);
-            try (Tensor host = Ops.to(maps, Device.CPU); Tensor row = host.select(0, item)) {
+            Tensor host = maps.device().isCpu() ? maps.share() : Ops.to(maps, Device.CPU); // read in place on the CPU
+            try (host; Tensor row = host.select(0, item)) {
                 (layer.isCross() ? cross : self).add(row.toFloatArray());
             }
         }
