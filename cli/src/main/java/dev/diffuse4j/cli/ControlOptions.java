@@ -76,9 +76,9 @@ final class ControlOptions {
         ControlNetModel m;
         if (controlnet.equalsIgnoreCase("fake")) {
             if (model.fakeWeights == null) throw new IllegalArgumentException("--controlnet fake needs --fake-weights (it makes the ControlNet of that fake model)");
-            m = FakeModels.controlNet(model.fakeWeights, sd.device());
+            m = FakeModels.controlNet(model.fakeWeights, sd.placement());
         } else {
-            m = ControlNetLoader.load(resolve(model.fp16, err), model.fp16, sd.unet().config(), sd.device());
+            m = ControlNetLoader.load(resolve(model.fp16, err), model.fp16, sd.unet().config(), sd.placement());
         }
         err.printf(Locale.ROOT, "loaded ControlNet %s (%s) in %.1f s%n", controlnet, m.config().family().displayName(), (System.nanoTime() - t0) / 1e9);
         return m;

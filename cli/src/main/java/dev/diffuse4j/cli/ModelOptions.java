@@ -1,8 +1,10 @@
 package dev.diffuse4j.cli;
 
+import dev.diffuse4j.model.nn.Placement;
 import dev.diffuse4j.pipelines.FakeModels;
 import dev.diffuse4j.pipelines.ModelLoader;
 import dev.diffuse4j.pipelines.StableDiffusion;
+import dev.diffuse4j.runtime.DType;
 import dev.diffuse4j.runtime.Device;
 import picocli.CommandLine.Option;
 
@@ -25,8 +27,9 @@ final class ModelOptions {
     String backend;
 
     @Option(names = "--dtype", defaultValue = "auto",
-            description = "activation precision: auto or f32 (F16/BF16 weights, e.g. with --fp16, are kept as stored and read with F32 accumulation); "
-                    + "f16/bf16 activations are not implemented yet (default: ${DEFAULT-VALUE})")
+            description = "storage type of weights and activations: f32, f16, bf16, or auto = f16 on cuda, f32 on cpu. Arithmetic is F32 "
+                    + "everywhere; f16/bf16 round each op's result (half the activation memory; tensor cores on cuda). "
+                    + "The SDXL VAE stays F32 under f16 (force_upcast) (default: ${DEFAULT-VALUE})")
     String dtype;
 
     @Option(names = "--fp16", description = "download/read the fp16 variant of diffusers weights when there is one")
@@ -38,32 +41,32 @@ final class ModelOptions {
     @Option(names = "--clip-skip", defaultValue = "0", description = "use an earlier text-encoder layer (0 = none)")
     int clipSkip;
 
-    Device device() {
+    Placement placement() {
         Device d = Device.parse(backend);
-        String t = dtype.toLowerCase(Locale.ROOT);
-        if (!t.equals("auto") && !t.equals("f32") && !t.equals("f16") && !t.equals("bf16"))
-            throw new IllegalArgumentException("--dtype must be auto, f32, f16 or bf16, got '" + dtype + "'");
-        if (t.equals("f16") || t.equals("bf16"))
-            throw new IllegalArgumentException("--dtype " + t + ": activations are F32 on every backend for now (F16/BF16 weights are kept as stored and "
-                    + (d.isCpu() ? "widened per layer" : "read by the CUDA kernels with F32 accumulation") + "; --fp16 loads F16 weights); use --dtype f32 or auto");
-        return d;
+        return switch (dtype.toLowerCase(Locale.ROOT)) {
+            case "auto" -> Placement.auto(d);
+            case "f32" -> new Placement(d, DType.F32);
+            case "f16" -> new Placement(d, DType.F16);
+            case "bf16" -> new Placement(d, DType.BF16);
+            default -> throw new IllegalArgumentException("--dtype must be auto, f32, f16 or bf16, got '" + dtype + "'");
+        };
     }
 
     StableDiffusion load(PrintWriter err) throws IOException {
         if (model != null && fakeWeights != null) throw new IllegalArgumentException("give either --model or --fake-weights, not both");
         if (model == null && fakeWeights == null)
             throw new IllegalArgumentException("no model given: pass --model PATH|REPO or --fake-weights tiny-sd15. " + ModelLoader.howToGetModels());
-        Device device = device();
+        Placement at = placement();
         long t0 = System.nanoTime();
         StableDiffusion sd;
         if (fakeWeights != null) {
-            sd = FakeModels.load(fakeWeights, device);
+            sd = FakeModels.load(fakeWeights, at);
         } else {
             var hubBar = new HubProgress(err);
-            sd = ModelLoader.load(model, ModelLoader.Options.defaults().withDevice(device).withFp16(fp16)
+            sd = ModelLoader.load(model, ModelLoader.Options.defaults().withPlacement(at).withFp16(fp16)
                     .withTokenizerDir(tokenizer).withClipSkip(clipSkip).withHubProgress(hubBar));
         }
-        err.printf(Locale.ROOT, "loaded %s on %s in %.1f s%n", sd.description(), device, (System.nanoTime() - t0) / 1e9);
+        err.printf(Locale.ROOT, "loaded %s on %s in %.1f s%n", sd.description(), at, (System.nanoTime() - t0) / 1e9);
         return sd;
     }
 

@@ -1,5 +1,6 @@
 package dev.diffuse4j.cli;
 
+import dev.diffuse4j.pipelines.image.Images;
 import dev.diffuse4j.pipelines.image.Png;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -60,13 +61,37 @@ class GenerateCommandTest {
         assertRefused(run("generate", "--fake-weights", "huge", "--prompt", "x", "--out", out.toString()), "tiny-sd15");
         assertRefused(run("generate", "--model", tmp.resolve("missing").toString(), "--prompt", "x", "--out", out.toString()), "neither an existing path");
         assertRefused(run("generate", "--fake-weights", "tiny-sd15", "--prompt", "x", "-n", "2", "--out", out.toString()), "give a folder");
-        assertRefused(run("generate", "--fake-weights", "tiny-sd15", "--prompt", "x", "--dtype", "f16", "--out", out.toString()), "F32");
-        assertRefused(run("generate", "--fake-weights", "tiny-sd15", "--backend", "cuda", "--prompt", "x", "--dtype", "bf16", "--out", out.toString()),
-                "activations are F32 on every backend");
+        assertRefused(run("generate", "--fake-weights", "tiny-sd15", "--prompt", "x", "--dtype", "f64", "--out", out.toString()), "auto, f32, f16 or bf16");
         Run missing = run("generate", "--fake-weights", "tiny-sd15");
         assertNotEquals(0, missing.exit());
         assertTrue(missing.err().contains("--prompt") && missing.err().contains("--out"), missing.err());
         assertFalse(Files.exists(out), "nothing written on refusal");
+    }
+
+    /** F16/BF16 activations on the CPU round each op's result: the image stays close to the F32 one, not equal to it. */
+    @Test
+    void halfPrecisionActivationsGiveNearlyTheSameImage() throws Exception {
+        String[] common = {"generate", "--fake-weights", "tiny-sd15", "--prompt", "a red fox", "--steps", "3", "--size", "64", "--seed", "9"};
+        double[] meanAbs = new double[2];
+        String[] halves = {"f16", "bf16"};
+        Path ref = tmp.resolve("f32.png");
+        assertEquals(0, run(concat(common, "--dtype", "f32", "--out", ref.toString())).exit());
+        byte[] expected = Images.read(ref).rgb();
+        for (int i = 0; i < 2; i++) {
+            Path p = tmp.resolve(halves[i] + ".png");
+            Run r = run(concat(common, "--dtype", halves[i], "--out", p.toString()));
+            assertEquals(0, r.exit(), r.err());
+            assertTrue(r.err().contains(halves[i].toUpperCase()), "the log names the activation type: " + r.err());
+            byte[] got = Images.read(p).rgb();
+            assertEquals(expected.length, got.length);
+            long sum = 0;
+            for (int k = 0; k < got.length; k++) sum += Math.abs((got[k] & 0xFF) - (expected[k] & 0xFF));
+            meanAbs[i] = (double) sum / got.length;
+        }
+        System.out.printf("mean |diff| vs F32, levels of 255: f16 %.3f, bf16 %.3f%n", meanAbs[0], meanAbs[1]);
+        // F16 keeps 11 significant bits, BF16 8: errors of ~1e-3 and ~8e-3 relative per op, a few levels of 255 after 3 steps.
+        assertTrue(meanAbs[0] > 0 && meanAbs[0] < 1.0, "f16 mean |diff| " + meanAbs[0] + " levels");
+        assertTrue(meanAbs[1] > meanAbs[0] && meanAbs[1] < 6.0, "bf16 mean |diff| " + meanAbs[1] + " levels (f16: " + meanAbs[0] + ")");
     }
 
     @Test

@@ -8,6 +8,7 @@ import dev.diffuse4j.model.controlnet.ControlNetConfig;
 import dev.diffuse4j.model.controlnet.ControlNetLoader;
 import dev.diffuse4j.model.controlnet.ControlNetModel;
 import dev.diffuse4j.model.controlnet.LdmControlNetMapping;
+import dev.diffuse4j.model.nn.Placement;
 import dev.diffuse4j.model.tokenizer.ByteLevelTokenizer;
 import dev.diffuse4j.model.tokenizer.ClipTokenizer;
 import dev.diffuse4j.model.tokenizer.PadToken;
@@ -44,7 +45,10 @@ public final class FakeModels {
     /** The tiny VAE: four 32-channel levels (so 8 pixels per latent, like the real one), one resnet per level. */
     static final VaeConfig TINY_VAE = new VaeConfig(3, 3, 4, List.of(32, 32, 32, 32), 1, 32, 64, 0.18215f, true, true, true, true);
 
-    public static StableDiffusion load(String name, Device device) {
+    /** F32 activations on {@code device}. */
+    public static StableDiffusion load(String name, Device device) { return load(name, Placement.of(device)); }
+
+    public static StableDiffusion load(String name, Placement device) {
         return switch (name.toLowerCase(Locale.ROOT)) {
             case "tiny-sd15" -> sd15(UNetConfig.TINY_SD15, clip(258, 32, 2, 2, false, 32, ClipActivation.QUICK_GELU), TINY_VAE, name, device);
             case "sd15" -> sd15(UNetConfig.SD15, withByteIds(ClipTextConfig.CLIP_L, ByteLevelTokenizer.EOS), VaeConfig.SD15, name, device);
@@ -57,7 +61,10 @@ public final class FakeModels {
     }
 
     /** A ControlNet on deterministic weights that fits the fake model of that name (a copy of its UNet's encoder). */
-    public static ControlNetModel controlNet(String name, Device device) {
+    public static ControlNetModel controlNet(String name, Device device) { return controlNet(name, Placement.of(device)); }
+
+    /** As {@link #controlNet(String, Device)}, in {@code device}'s types. */
+    public static ControlNetModel controlNet(String name, Placement device) {
         ControlNetConfig c = switch (name.toLowerCase(Locale.ROOT)) {
             case "tiny-sd15" -> ControlNetConfig.TINY_SD15;
             case "tiny-sdxl" -> ControlNetConfig.TINY_SDXL;
@@ -81,36 +88,36 @@ public final class FakeModels {
                 c.activation(), c.layerNormEps(), c.withProjection(), c.projectionDim(), ByteLevelTokenizer.EOS, pad);
     }
 
-    private static StableDiffusion sd15(UNetConfig u, ClipTextConfig c, VaeConfig v, String name, Device device) {
+    private static StableDiffusion sd15(UNetConfig u, ClipTextConfig c, VaeConfig v, String name, Placement device) {
         ClipTextModel clip = loadClip(c, ClipWeightLayout.SD15_SINGLE_FILE, device);
         var prompts = new Sd15Prompts(new ByteLevelTokenizer(), clip, 0);
         return new StableDiffusion(ModelFamily.SD15, prompts, loadUNet(u, device), loadVae(v, device),
                 SchedulerConfig.stableDiffusion15(), false, device, "fake " + name + " (deterministic weights)", null);
     }
 
-    private static StableDiffusion sdxl(UNetConfig u, ClipTextConfig c1, ClipTextConfig c2, VaeConfig v, String name, Device device) {
+    private static StableDiffusion sdxl(UNetConfig u, ClipTextConfig c1, ClipTextConfig c2, VaeConfig v, String name, Placement device) {
         ClipTextModel clipL = loadClip(c1, ClipWeightLayout.SDXL_SINGLE_FILE_CLIP_L, device);
         ClipTextModel bigG = loadClip(c2, ClipWeightLayout.SDXL_SINGLE_FILE_OPENCLIP, device);
         var prompts = new SdxlPrompts(new ByteLevelTokenizer(), clipL,
                 new ByteLevelTokenizer(ClipTokenizer.DEFAULT_MAX_LENGTH, PadToken.openClipZero()), bigG, 0);
-        return new StableDiffusion(ModelFamily.SDXL_BASE, prompts, loadUNet(u, device), loadVae(v, device),
+        return new StableDiffusion(ModelFamily.SDXL_BASE, prompts, loadUNet(u, device), loadVae(v, VaeLoader.pipelinePlacement(v, true, device)),
                 SchedulerConfig.stableDiffusionXl(), true, device, "fake " + name + " (deterministic weights)", null);
     }
 
-    private static ClipTextModel loadClip(ClipTextConfig c, ClipWeightLayout layout, Device device) {
+    private static ClipTextModel loadClip(ClipTextConfig c, ClipWeightLayout layout, Placement device) {
         List<TensorInfo> infos = layout.sourceTensors(ClipTextModel.parameters(c), DType.F32);
         try (DeterministicWeights w = new DeterministicWeights(infos)) {
             return ClipTextModel.load(c, w, layout, device);
         }
     }
 
-    private static UNet2DConditionModel loadUNet(UNetConfig u, Device device) {
+    private static UNet2DConditionModel loadUNet(UNetConfig u, Placement device) {
         try (DeterministicWeights w = new DeterministicWeights(LdmUNetMapping.checkpointTensors(u, LdmUNetMapping.PREFIX))) {
             return UNetLoader.fromSingleFile(u, w, device);
         }
     }
 
-    private static AutoencoderKL loadVae(VaeConfig v, Device device) {
+    private static AutoencoderKL loadVae(VaeConfig v, Placement device) {
         List<TensorInfo> infos = new ArrayList<>(LdmVaeMapping.checkpointTensors(v, AutoencoderKL.Part.BOTH, LdmVaeMapping.PREFIX));
         try (DeterministicWeights w = new DeterministicWeights(infos)) {
             return VaeLoader.fromSingleFile(v, w, AutoencoderKL.Part.BOTH, device);

@@ -6,6 +6,7 @@ import dev.diffuse4j.model.clip.ClipTextModel;
 import dev.diffuse4j.model.clip.ClipWeightLayout;
 import dev.diffuse4j.model.tokenizer.ClipTokenizer;
 import dev.diffuse4j.model.tokenizer.PadToken;
+import dev.diffuse4j.model.nn.Placement;
 import dev.diffuse4j.model.unet.UNet2DConditionModel;
 import dev.diffuse4j.model.unet.UNetLoader;
 import dev.diffuse4j.model.vae.AutoencoderKL;
@@ -40,19 +41,27 @@ public final class ModelLoader {
 
     private ModelLoader() {}
 
-    /** Load options: device, fp16 variant preference, tokenizer folder for single files, clip skip, hub progress. */
-    public record Options(Device device, boolean preferFp16, Path tokenizerDir, int clipSkip, HubDownloader.ProgressListener hubProgress) {
-        public static Options defaults() { return new Options(Device.CPU, false, null, 0, HubDownloader.ProgressListener.NONE); }
+    /**
+     * Load options: device and activation type ({@link Placement}), fp16 variant preference, tokenizer
+     * folder for single files, clip skip, hub progress.
+     */
+    public record Options(Placement placement, boolean preferFp16, Path tokenizerDir, int clipSkip, HubDownloader.ProgressListener hubProgress) {
+        public static Options defaults() { return new Options(Placement.of(Device.CPU), false, null, 0, HubDownloader.ProgressListener.NONE); }
 
-        public Options withDevice(Device d) { return new Options(d, preferFp16, tokenizerDir, clipSkip, hubProgress); }
+        public Device device() { return placement.device(); }
 
-        public Options withFp16(boolean f) { return new Options(device, f, tokenizerDir, clipSkip, hubProgress); }
+        /** F32 activations on {@code d}. */
+        public Options withDevice(Device d) { return withPlacement(Placement.of(d)); }
 
-        public Options withTokenizerDir(Path p) { return new Options(device, preferFp16, p, clipSkip, hubProgress); }
+        public Options withPlacement(Placement p) { return new Options(p, preferFp16, tokenizerDir, clipSkip, hubProgress); }
 
-        public Options withClipSkip(int k) { return new Options(device, preferFp16, tokenizerDir, k, hubProgress); }
+        public Options withFp16(boolean f) { return new Options(placement, f, tokenizerDir, clipSkip, hubProgress); }
 
-        public Options withHubProgress(HubDownloader.ProgressListener p) { return new Options(device, preferFp16, tokenizerDir, clipSkip, p); }
+        public Options withTokenizerDir(Path p) { return new Options(placement, preferFp16, p, clipSkip, hubProgress); }
+
+        public Options withClipSkip(int k) { return new Options(placement, preferFp16, tokenizerDir, k, hubProgress); }
+
+        public Options withHubProgress(HubDownloader.ProgressListener p) { return new Options(placement, preferFp16, tokenizerDir, clipSkip, p); }
     }
 
     /** A path (folder or file) or a hub repo id. */
@@ -87,7 +96,7 @@ public final class ModelLoader {
     static StableDiffusion fromDiffusers(DiffusersFolder f, Options o) throws IOException {
         ModelFamily family = structuralFamily(f);
         boolean xl = family == ModelFamily.SDXL_BASE;
-        Device d = o.device();
+        Placement d = o.placement();
         List<AutoCloseable> loaded = new ArrayList<>();
         try {
             UNet2DConditionModel unet = track(loaded, UNetLoader.from(f, d));
@@ -118,7 +127,7 @@ public final class ModelLoader {
     static StableDiffusion fromSingleFile(SingleFileCheckpoint s, Options o) throws IOException {
         ModelFamily family = requireKnown(s.family(), s.path());
         boolean xl = family == ModelFamily.SDXL_BASE;
-        Device d = o.device();
+        Placement d = o.placement();
         for (Component c : xl ? List.of(Component.UNET, Component.VAE, Component.TEXT_ENCODER, Component.TEXT_ENCODER_2)
                 : List.of(Component.UNET, Component.VAE, Component.TEXT_ENCODER))
             if (!s.has(c)) throw new IOException(s.path() + " has no " + c.folderName() + " weights (keys " + c.singleFilePrefixes()
@@ -147,7 +156,7 @@ public final class ModelLoader {
     }
 
     /** CLIP text models in single files: shapes give the config; both CLIP-L and bigG use 64-wide heads. */
-    private static ClipTextModel loadClip(SingleFileCheckpoint s, Component c, ClipWeightLayout layout, Device d) {
+    private static ClipTextModel loadClip(SingleFileCheckpoint s, Component c, ClipWeightLayout layout, Placement d) {
         var src = s.weights(c);
         ClipTextConfig config = layout.inferConfig(src, 64);
         return ClipTextModel.load(config, src, layout, d);

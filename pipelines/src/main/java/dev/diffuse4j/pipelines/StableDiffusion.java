@@ -1,5 +1,6 @@
 package dev.diffuse4j.pipelines;
 
+import dev.diffuse4j.model.nn.Placement;
 import dev.diffuse4j.model.unet.UNet2DConditionModel;
 import dev.diffuse4j.model.vae.AutoencoderKL;
 import dev.diffuse4j.runtime.Device;
@@ -16,12 +17,15 @@ import dev.diffuse4j.weights.ModelFamily;
  * @param vae                    the autoencoder (encoder present when image-to-image is possible)
  * @param scheduler              the model's scheduler_config.json, or the family's default
  * @param forceZerosForEmptyPrompt SDXL base: a missing negative prompt means all-zero conditioning
+ * @param placement              the device, and the storage type of weights and activations
  * @param description            where it came from, for logs and PNG metadata
  */
 public record StableDiffusion(ModelFamily family, PromptEncoder prompts, UNet2DConditionModel unet, AutoencoderKL vae,
-                              SchedulerConfig scheduler, boolean forceZerosForEmptyPrompt, Device device,
+                              SchedulerConfig scheduler, boolean forceZerosForEmptyPrompt, Placement placement,
                               String description, AutoCloseable checkpoint) implements AutoCloseable {
     public boolean isXl() { return family == ModelFamily.SDXL_BASE; }
+
+    public Device device() { return placement.device(); }
 
     /** Pixels per latent cell: 2^(VAE levels - 1), 8 for every SD model. */
     public int vaeScaleFactor() { return 1 << (vae.config().blockOutChannels().size() - 1); }

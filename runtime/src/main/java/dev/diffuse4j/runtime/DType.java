@@ -34,6 +34,13 @@ public enum DType {
     /** The dtype's name in safetensors headers ("F32", "BF16", ...). */
     public String safetensorsName() { return safetensorsName; }
 
+    /**
+     * The storage type of an op's result over two float inputs (DESIGN §2): equal types stay, any
+     * other mix gives F32. Both backends follow it, so a model whose weights and inputs are F16 keeps
+     * its activations F16 end to end, and one stray F32 operand is visible as an F32 result.
+     */
+    public static DType promote(DType a, DType b) { return a == b ? a : F32; }
+
     /** Parses a safetensors dtype name; null when the name is not one this runtime holds. */
     public static DType fromSafetensorsName(String name) {
         for (DType d : values()) if (d.safetensorsName.equals(name)) return d;

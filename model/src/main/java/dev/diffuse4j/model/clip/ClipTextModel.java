@@ -1,9 +1,12 @@
 package dev.diffuse4j.model.clip;
 
 import dev.diffuse4j.model.nn.LayerNorm;
+import dev.diffuse4j.model.nn.ModelWeights;
+import dev.diffuse4j.model.nn.Placement;
 import dev.diffuse4j.model.nn.Linear;
 import dev.diffuse4j.model.nn.ParamStore;
 import dev.diffuse4j.model.nn.Params;
+import dev.diffuse4j.runtime.DType;
 import dev.diffuse4j.runtime.Device;
 import dev.diffuse4j.runtime.Scope;
 import dev.diffuse4j.runtime.Tensor;
@@ -33,6 +36,7 @@ public final class ClipTextModel implements AutoCloseable {
     private final LayerNorm finalLayerNorm;
     private final Linear textProjection;    // [P, D], no bias; null without projection
     private final AutoCloseable weights;    // what close() releases; null when the caller owns the parameters
+    private DType activations = DType.F32;  // storage type of the hidden states (see Placement)
 
     private ClipTextModel(ClipTextConfig config, Params root, AutoCloseable weights) {
         this.config = config;
@@ -71,22 +75,25 @@ public final class ClipTextModel implements AutoCloseable {
      * that is not the CPU. The model owns them; close it to release them.
      */
     public static ClipTextModel load(ClipTextConfig config, TensorSource source, ClipWeightLayout layout, Device device) {
+        return load(config, source, layout, Placement.of(device));
+    }
+
+    /** As {@link #load(ClipTextConfig, TensorSource, ClipWeightLayout, Device)}, with weights and hidden states in {@code at}'s types. */
+    public static ClipTextModel load(ClipTextConfig config, TensorSource source, ClipWeightLayout layout, Placement at) {
         Map<String, Tensor> bound;
         try (ReadOnceSource once = new ReadOnceSource(source)) {
             bound = WeightBinder.bind(parameters(config), once, layout.mapping(), layout::belongs, layout::ignorable);
         }
         bound.values().forEach(Scope::detach); // the model owns them, whatever scope the caller has open
+        Map<String, Tensor> placed = bound;
         try {
-            if (!device.isCpu()) {
-                for (Map.Entry<String, Tensor> e : bound.entrySet()) {
-                    Tensor host = e.getValue();
-                    e.setValue(Scope.detach(Ops.to(host, device)));
-                    host.close();
-                }
-            }
-            return new ClipTextModel(config, Params.root(ParamStore.of(bound)), () -> bound.values().forEach(Tensor::close));
+            Map<String, Tensor> own = placed = ModelWeights.place(bound, at);
+            own.values().forEach(Scope::detach);
+            ClipTextModel m = new ClipTextModel(config, Params.root(ParamStore.of(own)), () -> own.values().forEach(Tensor::close));
+            m.activations(at.activations());
+            return m;
         } catch (RuntimeException e) {
-            bound.values().forEach(Tensor::close);
+            placed.values().forEach(Tensor::close);
             throw e;
         }
     }
@@ -94,6 +101,12 @@ public final class ClipTextModel implements AutoCloseable {
     public ClipTextConfig config() { return config; }
 
     public Device device() { return tokenEmbedding.device(); }
+
+    /** The storage type of the hidden states this model returns (F32 unless loaded otherwise). */
+    public DType activations() { return activations; }
+
+    /** Sets the storage type of the hidden states: F32, F16 or BF16 (see {@link Placement}). */
+    public void activations(DType t) { this.activations = new Placement(Device.CPU, t).activations(); }
 
     // ---------------------------------------------------------------- forward
 
@@ -178,8 +191,8 @@ public final class ClipTextModel implements AutoCloseable {
         int len = inputIds.dim(1);
         try (Scope s = Scope.open()) {
             Tensor ids = onDevice(inputIds);
-            Tensor tokens = Ops.embedding(tokenEmbedding, ids);
-            Tensor positions = positionEmbedding.slice(0, 0, len);
+            Tensor tokens = Placement.as(Ops.embedding(tokenEmbedding, ids), activations);
+            Tensor positions = Placement.as(positionEmbedding.slice(0, 0, len), activations);
             return s.keep(Ops.add(tokens, positions));
         }
     }

@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.diffuse4j.model.nn.ModelWeights;
 import dev.diffuse4j.model.unet.UNetConfig;
+import dev.diffuse4j.model.nn.Placement;
 import dev.diffuse4j.runtime.Device;
 import dev.diffuse4j.weights.ParamMapping;
 import dev.diffuse4j.weights.PickleCheckpoints;
@@ -27,15 +28,18 @@ import java.util.function.Predicate;
 public final class ControlNetLoader {
     private ControlNetLoader() {}
 
-    public static ControlNetModel load(Path path, boolean preferFp16, Device device) { return load(path, preferFp16, null, device); }
+    public static ControlNetModel load(Path path, boolean preferFp16, Device device) { return load(path, preferFp16, null, Placement.of(device)); }
+
+    public static ControlNetModel load(Path path, boolean preferFp16, UNetConfig base, Device device) { return load(path, preferFp16, base, Placement.of(device)); }
 
     /**
      * @param base the UNet it will steer, or null: a single file's config takes what the weights cannot
      *             tell (heads, SDXL time-id width) from it
+     * @param at   device, and the storage type of weights and activations
      */
-    public static ControlNetModel load(Path path, boolean preferFp16, UNetConfig base, Device device) {
+    public static ControlNetModel load(Path path, boolean preferFp16, UNetConfig base, Placement at) {
         if (!Files.exists(path)) throw new WeightsException("ControlNet: no such file or folder: " + path);
-        if (Files.isDirectory(path)) return loadFolder(path, preferFp16, device);
+        if (Files.isDirectory(path)) return loadFolder(path, preferFp16, at);
         if (PickleCheckpoints.hasPickleExtension(path) || PickleCheckpoints.sniff(path) != null)
             throw PickleCheckpoints.refusal(path, "a ControlNet checkpoint in a pickle");
         TensorSource src = SafetensorsFile.open(path);
@@ -47,14 +51,14 @@ public final class ControlNetLoader {
                 throw new WeightsException(path + " is not an original ControlNet checkpoint: no input_hint_block.0.weight, with or without "
                         + LdmControlNetMapping.PREFIX + hint);
             }
-            return fromSingleFile(ControlNetConfigInference.infer(src, prefix, base), src, prefix, device).owning(src);
+            return fromSingleFile(ControlNetConfigInference.infer(src, prefix, base), src, prefix, at).owning(src);
         } catch (RuntimeException e) {
             closeQuietly(src);
             throw e;
         }
     }
 
-    private static ControlNetModel loadFolder(Path dir, boolean preferFp16, Device device) {
+    private static ControlNetModel loadFolder(Path dir, boolean preferFp16, Placement at) {
         if (Files.isRegularFile(dir.resolve("model_index.json")))
             throw new WeightsException(dir + " is a pipeline folder; give the ControlNet's own folder (config.json + diffusion_pytorch_model.safetensors)");
         Path configFile = dir.resolve("config.json");
@@ -74,7 +78,7 @@ public final class ControlNetLoader {
         Path weights = weightsFile(dir, preferFp16);
         TensorSource src = weights.getFileName().toString().endsWith(".json") ? ShardedSafetensors.open(weights) : SafetensorsFile.open(weights);
         try {
-            return fromDiffusers(config, src, device).owning(src);
+            return fromDiffusers(config, src, at).owning(src);
         } catch (RuntimeException e) {
             closeQuietly(src);
             throw e;
@@ -95,20 +99,28 @@ public final class ControlNetLoader {
     }
 
     /** From diffusers-named tensors; the source must stay open while the model is used. */
+    public static ControlNetModel fromDiffusers(ControlNetConfig config, TensorSource source, Placement at) {
+        return load(config, source, ParamMapping.prefixed(""), k -> true, at);
+    }
+
     public static ControlNetModel fromDiffusers(ControlNetConfig config, TensorSource source, Device device) {
-        return load(config, source, ParamMapping.prefixed(""), k -> true, device);
+        return fromDiffusers(config, source, Placement.of(device));
+    }
+
+    public static ControlNetModel fromSingleFile(ControlNetConfig config, TensorSource source, String prefix, Device device) {
+        return fromSingleFile(config, source, prefix, Placement.of(device));
     }
 
     /** From original {@code control_model.*} tensors; the source must stay open while the model is used. */
-    public static ControlNetModel fromSingleFile(ControlNetConfig config, TensorSource source, String prefix, Device device) {
-        return load(config, source, new LdmControlNetMapping(config, prefix), k -> k.startsWith(prefix), device);
+    public static ControlNetModel fromSingleFile(ControlNetConfig config, TensorSource source, String prefix, Placement at) {
+        return load(config, source, new LdmControlNetMapping(config, prefix), k -> k.startsWith(prefix), at);
     }
 
     private static ControlNetModel load(ControlNetConfig config, TensorSource source, ParamMapping mapping,
-                                        Predicate<String> componentKeys, Device device) {
+                                        Predicate<String> componentKeys, Placement at) {
         ModelWeights.Loaded<ControlNetModel> l = ModelWeights.load(s -> ControlNetModel.build(config, s), source, mapping, componentKeys,
-                k -> false, device);
-        return l.model().owning(l.weights());
+                k -> false, at);
+        return l.model().owning(l.weights()).activations(at.activations());
     }
 
     private static void closeQuietly(AutoCloseable c) {

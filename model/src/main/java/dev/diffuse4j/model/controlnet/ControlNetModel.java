@@ -8,6 +8,9 @@ import dev.diffuse4j.model.nn.ParamStore;
 import dev.diffuse4j.model.nn.Params;
 import dev.diffuse4j.model.unet.ForwardPass;
 import dev.diffuse4j.model.unet.TimeConditioning;
+import dev.diffuse4j.model.nn.Placement;
+import dev.diffuse4j.runtime.DType;
+import dev.diffuse4j.runtime.Device;
 import dev.diffuse4j.model.unet.UNetConfig;
 import dev.diffuse4j.model.unet.UNetDownBlock;
 import dev.diffuse4j.model.unet.UNetInput;
@@ -41,6 +44,7 @@ public final class ControlNetModel implements AutoCloseable {
     private final Conv2d midZeroConv; // controlnet_mid_block
     private final AttentionProcessors processors;
     private final List<AutoCloseable> owned = new ArrayList<>();
+    private DType activations = DType.F32; // storage type of the hidden states and residuals (see Placement)
 
     private ControlNetModel(ControlNetConfig config, Params p) {
         this.config = config;
@@ -81,6 +85,15 @@ public final class ControlNetModel implements AutoCloseable {
 
     public ControlNetConfig config() { return config; }
 
+    /** The storage type of the hidden states and of the residuals it returns (F32 unless loaded otherwise). */
+    public DType activations() { return activations; }
+
+    /** Sets the storage type of the hidden states and residuals: F32, F16 or BF16 (inputs are converted on entry). */
+    public ControlNetModel activations(DType t) {
+        this.activations = new Placement(Device.CPU, t).activations();
+        return this;
+    }
+
     /** The attention layers of the copied encoder (plain unless something is installed). */
     public AttentionProcessors processors() { return processors; }
 
@@ -114,7 +127,11 @@ public final class ControlNetModel implements AutoCloseable {
      * {@code controlnet_cond_embedding}, added to conv_in's output. It depends on the image alone, so a
      * pipeline computes it once per generation (for one image, broadcast over the batch).
      */
-    public Tensor embed(Tensor cond) { return condEmbedding.forward(cond); }
+    public Tensor embed(Tensor cond) {
+        try (Scope s = Scope.open()) {
+            return s.keep(condEmbedding.forward(Placement.as(cond, activations)));
+        }
+    }
 
     /** Residuals from an embedding made by {@link #embed} ([B or 1, H, W, C] at the latent size). */
     public ControlNetOutput forwardEmbedded(UNetInput in, Tensor embedded, float scale) {
@@ -131,8 +148,9 @@ public final class ControlNetModel implements AutoCloseable {
             throw new IllegalArgumentException("ControlNet: context " + context.describe() + " is not [" + batch + ", M, " + c.crossAttentionDim() + "]");
         ForwardPass pass = new ForwardPass(processors, in.step(), in.observer());
         try (Scope s = Scope.open()) {
-            Tensor tembSilu = Ops.silu(time.forward(in, batch, sample.device()));
-            Tensor x = Ops.add(convIn.forward(sample), embedded);
+            Tensor tembSilu = Ops.silu(time.forward(in, batch, sample.device(), activations));
+            context = Placement.as(context, activations);
+            Tensor x = Ops.add(convIn.forward(Placement.as(sample, activations)), Placement.as(embedded, activations));
             List<Tensor> skips = new ArrayList<>();
             skips.add(x);
             for (UNetDownBlock block : downBlocks) x = block.forward(x, tembSilu, context, pass, skips);

@@ -2,6 +2,7 @@ package dev.diffuse4j.model.goldens;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.diffuse4j.model.nn.Placement;
 import dev.diffuse4j.model.unet.LdmUNetMapping;
 import dev.diffuse4j.model.unet.UNet2DConditionModel;
 import dev.diffuse4j.model.unet.UNetConfig;
@@ -29,7 +30,7 @@ public final class UNetGoldenRunner implements GoldenCaseRunner {
         String prefix = GoldenWeights.prefix(gc, LdmUNetMapping.PREFIX);
         try (GoldenData data = GoldenData.open(gc);
              TensorSource weights = GoldenWeights.open(gc, LdmUNetMapping.checkpointTensors(config, prefix));
-             UNet2DConditionModel unet = UNetLoader.load(config, weights, new LdmUNetMapping(config, prefix), k -> k.startsWith(prefix), device);
+             UNet2DConditionModel unet = UNetLoader.load(config, weights, new LdmUNetMapping(config, prefix), k -> k.startsWith(prefix), Placement.of(device));
              Scope s = Scope.open()) {
             UNetInput in = UNetInput.of(data.nhwc("input.x", device), data.floats("input.timesteps"), data.on("input.context", device));
             if (data.has("input.y")) in = in.withY(data.on("input.y", device));

@@ -1,6 +1,7 @@
 package dev.diffuse4j.model.goldens;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import dev.diffuse4j.model.nn.Placement;
 import dev.diffuse4j.model.vae.AutoencoderKL;
 import dev.diffuse4j.model.vae.LdmVaeMapping;
 import dev.diffuse4j.model.vae.VaeConfig;
@@ -31,7 +32,7 @@ public final class VaeGoldenRunner implements GoldenCaseRunner {
         String prefix = GoldenWeights.prefix(gc, LdmVaeMapping.PREFIX);
         try (GoldenData data = GoldenData.open(gc);
              TensorSource weights = GoldenWeights.open(gc, LdmVaeMapping.checkpointTensors(config, part, prefix));
-             AutoencoderKL vae = VaeLoader.load(config, weights, part, new LdmVaeMapping(config, prefix), k -> k.startsWith(prefix), device);
+             AutoencoderKL vae = VaeLoader.load(config, weights, part, new LdmVaeMapping(config, prefix), k -> k.startsWith(prefix), Placement.of(device));
              Scope s = Scope.open()) {
             if (decoder) {
                 Tensor image = vae.decode(data.nhwc("input.latent", device));

@@ -41,34 +41,50 @@ public final class ModelWeights implements AutoCloseable {
         return rec.specs();
     }
 
+    /** Binds and constructs a model with F32 activations on {@code device} (see {@link #load(Function, TensorSource, ParamMapping, Predicate, Predicate, Placement)}). */
+    public static <M> Loaded<M> load(Function<ParamStore, M> factory, TensorSource source, ParamMapping mapping,
+                                     Predicate<String> componentKeys, Predicate<String> ignorable, Device device) {
+        return load(factory, source, mapping, componentKeys, ignorable, Placement.of(device));
+    }
+
     /**
      * Binds and constructs a model.
      *
      * @param factory       builds the model from a store (called twice: recording, then bound)
      * @param componentKeys which source keys belong to this model (for "unexpected" keys)
      * @param ignorable     source keys that may stay unused (buffers)
-     * @param device        where the weights go; non-CPU weights are copied there before construction
+     * @param at            where the weights go and in which type ({@link Placement#place}), before construction
      */
     public static <M> Loaded<M> load(Function<ParamStore, M> factory, TensorSource source, ParamMapping mapping,
-                                     Predicate<String> componentKeys, Predicate<String> ignorable, Device device) {
+                                     Predicate<String> componentKeys, Predicate<String> ignorable, Placement at) {
         List<ParamSpec> specs = specs(factory);
         // Everything created while loading lands in this scope: on failure it is all freed; on
         // success the live tensors (bound weights, re-laid conv weights) become the model's.
         try (Scope scope = Scope.open()) {
-            Map<String, Tensor> bound = WeightBinder.bind(specs, source, mapping, componentKeys, ignorable);
-            if (!device.isCpu()) {
-                Map<String, Tensor> moved = new HashMap<>();
-                for (Map.Entry<String, Tensor> e : bound.entrySet()) {
-                    moved.put(e.getKey(), Ops.to(e.getValue(), device));
-                    e.getValue().close();
-                }
-                bound = moved;
-            }
+            Map<String, Tensor> bound = place(WeightBinder.bind(specs, source, mapping, componentKeys, ignorable), at);
             M model = factory.apply(ParamStore.of(bound));
             List<Tensor> live = new ArrayList<>();
             for (Tensor t : scope.takeAll()) if (!t.isClosed()) live.add(t);
             return new Loaded<>(model, new ModelWeights(live));
         }
+    }
+
+    /**
+     * Each bound weight on the placement's device in its storage type, replacing (and closing) the
+     * bound tensor where that changes anything; views into a mapped file stay views otherwise.
+     */
+    public static Map<String, Tensor> place(Map<String, Tensor> bound, Placement at) {
+        Map<String, Tensor> placed = new HashMap<>();
+        for (Map.Entry<String, Tensor> e : bound.entrySet()) {
+            Tensor t = e.getValue();
+            if (t.device().equals(at.device()) && at.weightType(t.dtype()) == t.dtype()) {
+                placed.put(e.getKey(), t);
+            } else {
+                placed.put(e.getKey(), at.place(t));
+                t.close();
+            }
+        }
+        return placed;
     }
 
     /** Bytes held by the weights (views of one storage counted once per view). */

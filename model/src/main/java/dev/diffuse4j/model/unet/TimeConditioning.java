@@ -1,6 +1,8 @@
 package dev.diffuse4j.model.unet;
 
 import dev.diffuse4j.model.nn.Params;
+import dev.diffuse4j.model.nn.Placement;
+import dev.diffuse4j.runtime.DType;
 import dev.diffuse4j.runtime.Device;
 import dev.diffuse4j.runtime.Scope;
 import dev.diffuse4j.runtime.Tensor;
@@ -29,8 +31,11 @@ public final class TimeConditioning {
     /** Binds {@code time_embedding.*} and, for SDXL configs, {@code add_embedding.*} under {@code p}. */
     public static TimeConditioning of(String owner, UNetConfig config, Params p) { return new TimeConditioning(owner, config, p); }
 
-    /** temb + aug for each batch item, before the SiLU that every resnet applies: [B, time_embed_dim]. */
-    public Tensor forward(UNetInput in, int batch, Device device) {
+    /**
+     * temb + aug for each batch item, before the SiLU that every resnet applies: [B, time_embed_dim],
+     * stored as {@code activations} (the sinusoids are computed in F32 and converted before the MLPs).
+     */
+    public Tensor forward(UNetInput in, int batch, Device device, DType activations) {
         float[] ts = in.timesteps();
         if (ts.length != 1 && ts.length != batch)
             throw new IllegalArgumentException(owner + ": " + ts.length + " timesteps for a batch of " + batch);
@@ -38,13 +43,14 @@ public final class TimeConditioning {
         for (int b = 0; b < batch; b++) perItem[b] = in.timestep(b);
         try (Scope s = Scope.open()) {
             Tensor t = onDevice(Tensor.of(perItem, batch), device);
-            Tensor temb = timeEmbedding.forward(Ops.timestepEmbedding(t, config.channels(0), config.flipSinToCos(), config.freqShift()));
+            Tensor sinusoid = Ops.timestepEmbedding(t, config.channels(0), config.flipSinToCos(), config.freqShift());
+            Tensor temb = timeEmbedding.forward(Placement.as(sinusoid, activations));
             if (addEmbedding != null) {
                 Tensor y = in.y() != null ? in.y() : addedConditioning(in.textEmbeds(), in.timeIds());
                 int dim = config.projectionClassEmbeddingsInputDim();
                 if (y.rank() != 2 || y.dim(0) != batch || y.dim(1) != dim)
                     throw new IllegalArgumentException(owner + ": added conditioning y " + y.describe() + " is not [" + batch + ", " + dim + "]");
-                temb = Ops.add(temb, addEmbedding.forward(y));
+                temb = Ops.add(temb, addEmbedding.forward(Placement.as(y, activations)));
             } else if (in.y() != null || in.textEmbeds() != null || in.timeIds() != null) {
                 throw new IllegalArgumentException(owner + ": added conditioning given, but this " + owner
                         + " has no addition_embed_type (an SD1.5 model given SDXL conditioning?)");

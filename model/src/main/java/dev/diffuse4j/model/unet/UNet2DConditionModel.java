@@ -8,6 +8,8 @@ import dev.diffuse4j.model.nn.GroupNormProcessor;
 import dev.diffuse4j.model.nn.ModelWeights;
 import dev.diffuse4j.model.nn.ParamStore;
 import dev.diffuse4j.model.nn.Params;
+import dev.diffuse4j.model.nn.Placement;
+import dev.diffuse4j.runtime.DType;
 import dev.diffuse4j.runtime.Device;
 import dev.diffuse4j.runtime.Scope;
 import dev.diffuse4j.runtime.Tensor;
@@ -38,6 +40,7 @@ public final class UNet2DConditionModel implements AutoCloseable {
     private final Conv2d convOut;
     private final AttentionProcessors processors;
     private GroupNormProcessor norms = GroupNormProcessor.PLAIN;
+    private DType activations = DType.F32; // storage type of the hidden states (see Placement)
     private ModelWeights weights; // null when the caller owns the tensors
 
     private UNet2DConditionModel(UNetConfig config, Params p) {
@@ -72,6 +75,18 @@ public final class UNet2DConditionModel implements AutoCloseable {
         return this;
     }
 
+    /** The storage type of the hidden states (F32 unless loaded otherwise); the prediction is always F32. */
+    public DType activations() { return activations; }
+
+    /**
+     * Sets the storage type of the hidden states: F32, F16 or BF16. Inputs are converted on entry,
+     * so callers pass F32 latents and conditioning either way (see {@link Placement}).
+     */
+    public UNet2DConditionModel activations(DType t) {
+        this.activations = new Placement(Device.CPU, t).activations();
+        return this;
+    }
+
     public UNetConfig config() { return config; }
 
     /** Every attention layer in diffusers' attn_processors order, at the config's sample size. */
@@ -91,14 +106,14 @@ public final class UNet2DConditionModel implements AutoCloseable {
 
     // ---------------------------------------------------------------- forward
 
-    /** Predicts the noise (or v) for NHWC latents; returns [B, H, W, out_channels]. */
+    /** Predicts the noise (or v) for NHWC latents; returns F32 [B, H, W, out_channels]. */
     public Tensor forward(UNetInput in) {
         try (Scope s = Scope.open()) {
             ForwardPass pass = pass(in);
             Tensor x = hiddenStates(in, upBlocks.size(), pass);
             Tensor out = convOut.forward(pass.norms().apply(convNormOut, x, true));
             pass.observe("conv_out", out);
-            return s.keep(out);
+            return s.keep(Placement.as(out, DType.F32));
         }
     }
 
@@ -129,7 +144,7 @@ public final class UNet2DConditionModel implements AutoCloseable {
 
     /** Time embedding, conv_in, the down blocks, the mid block and the first {@code upBlocks} up blocks (inside the caller's scope). */
     private Tensor hiddenStates(UNetInput in, int upBlocks, ForwardPass pass) {
-        Tensor sample = in.sample(), context = in.context();
+        Tensor sample = Placement.as(in.sample(), activations), context = Placement.as(in.context(), activations);
         Tensor tembSilu = timeEmbedding(in, sample.dim(0), sample.device(), pass);
         Tensor x = convIn.forward(sample);
         pass.observe("conv_in", x);
@@ -154,7 +169,7 @@ public final class UNet2DConditionModel implements AutoCloseable {
 
     /** SiLU(temb + aug): every resnet applies SiLU to the embedding first, so it is done once here. */
     private Tensor timeEmbedding(UNetInput in, int batch, Device device, ForwardPass pass) {
-        Tensor temb = time.forward(in, batch, device);
+        Tensor temb = time.forward(in, batch, device, activations);
         pass.observe("time_embedding", temb);
         return Ops.silu(temb);
     }
@@ -169,10 +184,11 @@ public final class UNet2DConditionModel implements AutoCloseable {
         for (int i = 0; i < skips.size(); i++) skips.set(i, Ops.add(skips.get(i), checkedResidual("down " + i, skips.get(i), residuals.get(i))));
     }
 
+    /** The residual in x's storage type (a ControlNet may run at another precision). */
     private static Tensor checkedResidual(String which, Tensor x, Tensor r) {
         if (!Arrays.equals(x.shape(), r.shape()))
             throw new IllegalArgumentException("UNet: ControlNet " + which + " residual " + r.describe() + " does not match " + x.describe());
-        return r;
+        return Placement.as(r, x.dtype());
     }
 
     @Override

@@ -1,6 +1,8 @@
 package dev.diffuse4j.model.vae;
 
 import dev.diffuse4j.model.nn.ModelWeights;
+import dev.diffuse4j.model.nn.Placement;
+import dev.diffuse4j.runtime.DType;
 import dev.diffuse4j.runtime.Device;
 import dev.diffuse4j.weights.Checkpoint;
 import dev.diffuse4j.weights.Component;
@@ -27,15 +29,28 @@ public final class VaeLoader {
      * stay open while the model is used.
      */
     public static AutoencoderKL from(Checkpoint checkpoint, AutoencoderKL.Part part, Device device) {
+        return from(checkpoint, part, Placement.of(device));
+    }
+
+    /**
+     * As {@link #from(Checkpoint, AutoencoderKL.Part, Device)}, in {@code at}'s types, except where
+     * the checkpoint's pipeline runs its VAE otherwise ({@link #pipelinePlacement}: an SDXL VAE
+     * with force_upcast stays F32 under F16).
+     */
+    public static AutoencoderKL from(Checkpoint checkpoint, AutoencoderKL.Part part, Placement at) {
+        boolean sdxl = checkpoint.family().family() == ModelFamily.SDXL_BASE;
         return switch (checkpoint) {
-            case DiffusersFolder f -> fromDiffusers(VaeConfig.fromJson(f.config(Component.VAE)), f.weights(Component.VAE), part, device);
+            case DiffusersFolder f -> {
+                VaeConfig c = VaeConfig.fromJson(f.config(Component.VAE));
+                yield fromDiffusers(c, f.weights(Component.VAE), part, pipelinePlacement(c, sdxl, at));
+            }
             case SingleFileCheckpoint f -> {
-                VaeConfig standard = f.family().family() == ModelFamily.SDXL_BASE ? VaeConfig.SDXL : VaeConfig.SD15;
+                VaeConfig standard = sdxl ? VaeConfig.SDXL : VaeConfig.SD15;
                 String prefix = f.prefix(Component.VAE);
                 TensorSource src = f.weights(Component.VAE);
                 VaeConfig c = VaeConfigInference.infer(src, prefix, standard.scalingFactor(), standard.sampleSize());
                 yield load(c, src, part, new LdmVaeMapping(c, prefix),
-                        k -> k.startsWith(prefix) && belongs(k.substring(prefix.length()), part), device);
+                        k -> k.startsWith(prefix) && belongs(k.substring(prefix.length()), part), pipelinePlacement(c, sdxl, at));
             }
         };
     }
@@ -45,7 +60,11 @@ public final class VaeLoader {
      * diffusers VAEs name the mid attention {@code query/key/value/proj_attn}; those are read too.
      */
     public static AutoencoderKL fromDiffusers(VaeConfig config, TensorSource source, AutoencoderKL.Part part, Device device) {
-        return load(config, source, part, legacyAware(source), k -> belongs(k, part), device);
+        return fromDiffusers(config, source, part, Placement.of(device));
+    }
+
+    public static AutoencoderKL fromDiffusers(VaeConfig config, TensorSource source, AutoencoderKL.Part part, Placement at) {
+        return load(config, source, part, legacyAware(source), k -> belongs(k, part), at);
     }
 
     /** diffusers names as they are, except the old attention names when the source uses them. */
@@ -66,16 +85,31 @@ public final class VaeLoader {
 
     /** From a single-file LDM/SGM checkpoint (keys under {@code first_stage_model.}). */
     public static AutoencoderKL fromSingleFile(VaeConfig config, TensorSource source, AutoencoderKL.Part part, Device device) {
+        return fromSingleFile(config, source, part, Placement.of(device));
+    }
+
+    public static AutoencoderKL fromSingleFile(VaeConfig config, TensorSource source, AutoencoderKL.Part part, Placement at) {
         String prefix = LdmVaeMapping.PREFIX;
         return load(config, source, part, new LdmVaeMapping(config, prefix),
-                k -> k.startsWith(prefix) && belongs(k.substring(prefix.length()), part), device);
+                k -> k.startsWith(prefix) && belongs(k.substring(prefix.length()), part), at);
     }
 
     public static AutoencoderKL load(VaeConfig config, TensorSource source, AutoencoderKL.Part part, ParamMapping mapping,
-                                     Predicate<String> componentKeys, Device device) {
+                                     Predicate<String> componentKeys, Placement at) {
         ModelWeights.Loaded<AutoencoderKL> l = ModelWeights.load(s -> AutoencoderKL.build(config, s, part), source, mapping,
-                componentKeys, k -> false, device);
-        return l.model().owning(l.weights());
+                componentKeys, k -> false, at);
+        return l.model().owning(l.weights()).activations(at.activations());
+    }
+
+    /**
+     * Where an SD pipeline runs its VAE when the rest runs at {@code at}. As in diffusers: the SDXL
+     * pipeline decodes in F32 when F16 is asked for and the config sets {@code force_upcast} (the SDXL
+     * VAE overflows in F16); the SD1.x pipeline ignores the flag (which defaults to true) and runs
+     * its VAE in F16. BF16 has F32's range and is kept. Any overflow left is caught by
+     * {@link AutoencoderKL}'s F32 retry.
+     */
+    public static Placement pipelinePlacement(VaeConfig config, boolean sdxl, Placement at) {
+        return sdxl && at.activations() == DType.F16 && config.forceUpcast() ? at.withActivations(DType.F32) : at;
     }
 
     /** Whether a key (without prefix) belongs to the requested half. */

@@ -60,7 +60,11 @@ final class Layout {
             if (integer != null && integer != x.dtype()) mixed = true;
             integer = x.dtype();
         }
-        if (allFloat) return DType.F32;
+        if (allFloat) {
+            DType t = xs.getFirst().dtype();
+            for (Tensor x : xs) t = DType.promote(t, x.dtype());
+            return t;
+        }
         for (Tensor x : xs) if (x.dtype().isFloating()) mixed = true;
         if (mixed) throw new IllegalArgumentException("concat: cannot mix dtypes " + describeAll(xs) + "; cast them to one type first");
         return integer;

@@ -43,7 +43,7 @@ final class CudaElementwise {
         CudaTypes.requireFloat(name, a);
         CudaTypes.requireFloat(name, b);
         int[] shape = Shapes.broadcast(name, a.shape(), b.shape());
-        DType t = CudaTypes.promote(a.dtype(), b.dtype());
+        DType t = DType.promote(a.dtype(), b.dtype());
         String sfx = CudaTypes.suffix(t);
         long n = Shapes.numel(shape);
         try (Tensor ta = be.as(a, t); Tensor tb = be.as(b, t)) {

@@ -33,7 +33,7 @@ final class CudaGrad {
         CudaTypes.requireFloat(name, dy);
         if (!Arrays.equals(x.shape(), dy.shape()))
             throw new IllegalArgumentException(name + ": x " + x.describe() + " and dy " + dy.describe() + " differ in shape");
-        DType t = CudaTypes.promote(x.dtype(), dy.dtype());
+        DType t = DType.promote(x.dtype(), dy.dtype());
         try (Tensor cx = be.contiguousAs(x, t); Tensor cd = be.contiguousAs(dy, t)) {
             Tensor out = be.alloc(name, DType.F32, x.shape());
             long n = out.numel();
@@ -129,7 +129,7 @@ final class CudaGrad {
         }
         int G = groups, Cg = C / G;
         long P = x.numel() / Math.max(1L, (long) B * C);
-        DType t = CudaTypes.promote(x.dtype(), dy.dtype());
+        DType t = DType.promote(x.dtype(), dy.dtype());
         String s = CudaTypes.suffix(t);
         Tensor dx = be.alloc(op, DType.F32, x.shape());
         Tensor dGamma = null, dBeta = null;
@@ -260,7 +260,7 @@ final class CudaGrad {
         CudaTypes.requireFloat("selectsFirst", a);
         CudaTypes.requireFloat("selectsFirst", b);
         int[] shape = Shapes.broadcast("selectsFirst", a.shape(), b.shape());
-        DType t = CudaTypes.promote(a.dtype(), b.dtype());
+        DType t = DType.promote(a.dtype(), b.dtype());
         try (Tensor ta = be.as(a, t); Tensor tb = be.as(b, t)) {
             Tensor out = be.alloc("selectsFirst", DType.F32, shape);
             long n = out.numel();

@@ -72,7 +72,7 @@ final class CudaLayout {
             for (int i = 0; i < rank; i++)
                 if (i != d && x.dim(i) != first.dim(i))
                     throw new IllegalArgumentException("concat along " + d + ": " + first.describe() + " and " + x.describe() + " differ in dim " + i);
-            if (x.dtype() != t) t = CudaTypes.promote(t, x.dtype());
+            if (x.dtype() != t) t = DType.promote(t, x.dtype());
             total += x.dim(d);
         }
         int[] shape = first.shape();

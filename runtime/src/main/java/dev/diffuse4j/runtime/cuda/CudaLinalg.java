@@ -39,7 +39,7 @@ final class CudaLinalg {
         int[] batchA = Arrays.copyOf(a.shape(), a.rank() - 2), batchB = Arrays.copyOf(b.shape(), b.rank() - 2);
         int[] batch = Shapes.broadcast("matmul", batchA, batchB);
         int nb = (int) Shapes.numel(batch);
-        DType t = CudaTypes.promote(a.dtype(), b.dtype());
+        DType t = DType.promote(a.dtype(), b.dtype());
         Tensor out = be.alloc("matmul", t, Shapes.concat(batch, M, N));
         if (out.numel() == 0) return out;
         try (Tensor ta = be.as(a, t); Tensor tb = be.as(b, t)) {

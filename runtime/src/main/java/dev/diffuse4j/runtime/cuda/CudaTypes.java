@@ -37,12 +37,6 @@ final class CudaTypes {
             throw new IllegalArgumentException(op + ": cuda computes on F32, F16 or BF16 tensors, got " + t.describe());
     }
 
-    /** Common compute type of two float tensors: equal types stay, F32 wins, F16 with BF16 gives F32. */
-    static DType promote(DType a, DType b) {
-        if (a == b) return a;
-        return DType.F32;
-    }
-
     /** Device address of a CUDA tensor's first element. */
     static long address(Tensor t) {
         if (!(t.storage() instanceof CudaStorage cs))

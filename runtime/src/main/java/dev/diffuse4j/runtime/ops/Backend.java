@@ -10,7 +10,12 @@ import java.util.List;
  * The ops SPI (DESIGN §2): every op the models need, with the same semantics on every backend.
  * Activations are channels-last (NHWC; [B, N, C] for token sequences). Every op returns a new
  * contiguous tensor that the caller (or its {@link dev.diffuse4j.runtime.Scope}) owns; inputs may be
- * any strided view. Float inputs may be F32/F16/BF16; results are F32 on the CPU.
+ * any strided view. Float inputs may be F32/F16/BF16 and arithmetic is F32 everywhere; the result's
+ * storage type is the same on every backend: the input's dtype for single-input ops and for
+ * linear/conv2d/norms (weights are read at any float dtype), {@link DType#promote} over the operands
+ * for matmul, binary ops and concat, the table's for embedding, q's for attention (maps are F32), and
+ * F32 for the reverse-mode primitives. So F16 activations stay F16 (rounded once per op, as the GPU
+ * stores them) and F32 activations stay F32.
  * Shape and dtype errors throw {@link IllegalArgumentException} naming the op and the shapes.
  */
 public interface Backend {
