@@ -42,7 +42,7 @@ public final class TimeConditioning {
         float[] perItem = new float[batch];
         for (int b = 0; b < batch; b++) perItem[b] = in.timestep(b);
         try (Scope s = Scope.open()) {
-            Tensor t = onDevice(Tensor.of(perItem, batch), device);
+            Tensor t = in.timestepValues() != null ? checkedValues(in.timestepValues(), batch) : onDevice(Tensor.of(perItem, batch), device);
             Tensor sinusoid = Ops.timestepEmbedding(t, config.channels(0), config.flipSinToCos(), config.freqShift());
             Tensor temb = timeEmbedding.forward(Placement.as(sinusoid, activations));
             if (addEmbedding != null) {
@@ -77,6 +77,12 @@ public final class TimeConditioning {
             Tensor emb = Ops.timestepEmbedding(flat, d, config.flipSinToCos(), config.freqShift());
             return s.keep(Ops.concat(-1, textEmbeds, emb.reshape(batch, UNetConfig.TIME_IDS * d)));
         }
+    }
+
+    private Tensor checkedValues(Tensor t, int batch) {
+        if (t.rank() != 1 || t.dim(0) != batch)
+            throw new IllegalArgumentException(owner + ": timestep values " + t.describe() + " are not [" + batch + "]");
+        return t;
     }
 
     private static Tensor onDevice(Tensor host, Device device) {

@@ -19,9 +19,13 @@ import java.util.List;
  * @param controlMid  ControlNet residual added to the mid block's output, or null
  * @param step        the sampling step, for attention processors
  * @param observer    sees every sub-module's output (debugging, features); NONE by default
+ * @param timestepValues the timesteps as a tensor [B] on the model's device, or null: used instead of
+ *                    uploading {@code timesteps}, so that a forward pass can be captured in a CUDA
+ *                    graph (no host copies) and replayed after writing new values into it
  */
 public record UNetInput(Tensor sample, float[] timesteps, Tensor context, Tensor textEmbeds, Tensor timeIds, Tensor y,
-                        List<Tensor> controlDown, Tensor controlMid, StepContext step, UNetObserver observer) {
+                        List<Tensor> controlDown, Tensor controlMid, StepContext step, UNetObserver observer,
+                        Tensor timestepValues) {
     public UNetInput {
         if (sample == null || context == null || timesteps == null)
             throw new IllegalArgumentException("UNetInput needs a sample, timesteps and a context");
@@ -32,7 +36,7 @@ public record UNetInput(Tensor sample, float[] timesteps, Tensor context, Tensor
     }
 
     public static UNetInput of(Tensor sample, float[] timesteps, Tensor context) {
-        return new UNetInput(sample, timesteps, context, null, null, null, null, null, StepContext.NONE, UNetObserver.NONE);
+        return new UNetInput(sample, timesteps, context, null, null, null, null, null, StepContext.NONE, UNetObserver.NONE, null);
     }
 
     /** One timestep for every item. */
@@ -43,25 +47,30 @@ public record UNetInput(Tensor sample, float[] timesteps, Tensor context, Tensor
 
     /** SDXL: pooled text embeddings [B, 1280] and time ids [B, 6]. */
     public UNetInput withTextTime(Tensor textEmbeds, Tensor timeIds) {
-        return new UNetInput(sample, timesteps, context, textEmbeds, timeIds, null, controlDown, controlMid, step, observer);
+        return new UNetInput(sample, timesteps, context, textEmbeds, timeIds, null, controlDown, controlMid, step, observer, timestepValues);
     }
 
     /** SDXL: the already-formed added-conditioning vector y [B, 2816]. */
     public UNetInput withY(Tensor y) {
-        return new UNetInput(sample, timesteps, context, null, null, y, controlDown, controlMid, step, observer);
+        return new UNetInput(sample, timesteps, context, null, null, y, controlDown, controlMid, step, observer, timestepValues);
     }
 
     /** ControlNet: residuals for every down-path skip (in push order) and for the mid block output. */
     public UNetInput withControl(List<Tensor> down, Tensor mid) {
-        return new UNetInput(sample, timesteps, context, textEmbeds, timeIds, y, down, mid, step, observer);
+        return new UNetInput(sample, timesteps, context, textEmbeds, timeIds, y, down, mid, step, observer, timestepValues);
     }
 
     public UNetInput withStep(StepContext s) {
-        return new UNetInput(sample, timesteps, context, textEmbeds, timeIds, y, controlDown, controlMid, s, observer);
+        return new UNetInput(sample, timesteps, context, textEmbeds, timeIds, y, controlDown, controlMid, s, observer, timestepValues);
     }
 
     public UNetInput withObserver(UNetObserver o) {
-        return new UNetInput(sample, timesteps, context, textEmbeds, timeIds, y, controlDown, controlMid, step, o);
+        return new UNetInput(sample, timesteps, context, textEmbeds, timeIds, y, controlDown, controlMid, step, o, timestepValues);
+    }
+
+    /** The same call with its timesteps read from a device tensor [B] (see {@code timestepValues}). */
+    public UNetInput withTimestepValues(Tensor t) {
+        return new UNetInput(sample, timesteps, context, textEmbeds, timeIds, y, controlDown, controlMid, step, observer, t);
     }
 
     /** The timestep of batch item b (a single timestep applies to every item). */

@@ -51,7 +51,7 @@ class LayoutTest {
                     int[] outShape = base.clone();
                     outShape[d] = total;
                     assertArrayEquals(outShape, y.shape());
-                    assertEquals(DType.F32, y.dtype());
+                    assertEquals(xs.stream().map(Tensor::dtype).reduce(DType::promote).orElseThrow(), y.dtype(), "equal float types stay, mixes give F32");
                     float[] got = y.toFloatArray();
                     // Expected: walk the output index space and pick the piece that covers the index along d.
                     int[] idx = new int[outShape.length];
