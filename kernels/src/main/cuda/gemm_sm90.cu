@@ -12,7 +12,8 @@
 // Host contract (CudaWgmmaGemm / TensorMapSpec): tensor maps of rank 3 {K, rows, batches} with a
 // {64, 128, 1} box, CU_TENSOR_MAP_SWIZZLE_128B, zero fill out of bounds (so partial tiles along
 // M, N and K read zeros); a broadcast operand has one batch entry (batchA/batchB == 1). Launch:
-// grid (ceil(N/128), ceil(M/128), batches), 288 threads, WGMMA_SMEM_BYTES of dynamic shared memory.
+// grid (ceil(N/128), ceil(M/128), batches), 288 threads, WGMMA_SMEM_BYTES of dynamic shared memory,
+// two blocks per SM.
 // wgmma and the tensor-map copies exist only on sm_90a: other targets compile a body that traps
 // (the host launches these kernels only on compute capability 9.0).
 #include <cuda.h>
@@ -30,13 +31,15 @@ static_assert(sizeof(WgmmaEpilogue) == 88 && offsetof(WgmmaEpilogue, ldc) == 24 
               offsetof(WgmmaEpilogue, alpha) == 72 && offsetof(WgmmaEpilogue, batchA) == 80, "WgmmaEpilogue layout");
 
 constexpr int WG_BM = 128, WG_BN = 128, WG_BK = 64;  // BK * 2 bytes = one 128-byte swizzle row
-constexpr int WG_STAGES = 4;
+// Three stages (97 KiB) so that two blocks share an SM: one block's epilogue overlaps the other's
+// main loop, which a non-persistent kernel otherwise leaves idle (96 registers x 288 threads x 2 fit).
+constexpr int WG_STAGES = 3;
 constexpr int WG_CONSUMER_WARPS = 8;                 // two warpgroups
 constexpr int WG_THREADS = (WG_CONSUMER_WARPS + 1) * 32;
 constexpr int WG_A_BYTES = WG_BM * WG_BK * 2, WG_B_BYTES = WG_BN * WG_BK * 2;
 constexpr int WG_STAGE_BYTES = WG_A_BYTES + WG_B_BYTES;
 constexpr int WGMMA_SMEM_BYTES = WG_STAGES * WG_STAGE_BYTES + 1024;  // + slack to align the ring to 1024 B
-static_assert(WGMMA_SMEM_BYTES == 132096, "CudaWgmmaGemm.SMEM_BYTES");
+static_assert(WGMMA_SMEM_BYTES == 99328, "CudaWgmmaGemm.SMEM_BYTES");
 
 #if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900 && defined(__CUDA_ARCH_FEAT_SM90_ALL)
 
@@ -219,7 +222,7 @@ __device__ __forceinline__ void wgmma_gemm_body(const CUtensorMap* tmA, const CU
 }
 
 #define WGMMA_GEMM(T, S)                                                                                  \
-    extern "C" __global__ void __launch_bounds__(WG_THREADS, 1)                                          \
+    extern "C" __global__ void __launch_bounds__(WG_THREADS, 2)                                          \
         gemm_wgmma_##S##_nt(const __grid_constant__ CUtensorMap tmA, const __grid_constant__ CUtensorMap tmB, \
                             const WgmmaEpilogue e) {                                                     \
         wgmma_gemm_body<T>(&tmA, &tmB, e);                                                               \
@@ -228,7 +231,7 @@ __device__ __forceinline__ void wgmma_gemm_body(const CUtensorMap* tmA, const CU
 #else  // no wgmma/TMA on this target: the entry points exist so every fatbin lists the same names
 
 #define WGMMA_GEMM(T, S)                                                                                  \
-    extern "C" __global__ void __launch_bounds__(WG_THREADS, 1)                                          \
+    extern "C" __global__ void __launch_bounds__(WG_THREADS, 2)                                          \
         gemm_wgmma_##S##_nt(const __grid_constant__ CUtensorMap tmA, const __grid_constant__ CUtensorMap tmB, \
                             const WgmmaEpilogue e) {                                                     \
         __trap();                                                                                        \

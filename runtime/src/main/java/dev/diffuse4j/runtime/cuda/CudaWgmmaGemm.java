@@ -16,9 +16,9 @@ import java.util.concurrent.atomic.AtomicLong;
  * {@link TensorMapSpec#refusal}) keep the mma.sync kernels.
  */
 final class CudaWgmmaGemm {
-    static final int BM = 128, BN = 128, BK = 64, THREADS = 288;
-    /** gemm_sm90.cu WGMMA_SMEM_BYTES: 4 stages of A and B tiles plus 1 KiB to align the ring. */
-    static final int SMEM_BYTES = 4 * (BM + BN) * BK * 2 + 1024;
+    static final int BM = 128, BN = 128, BK = 64, STAGES = 3, THREADS = 288;
+    /** gemm_sm90.cu WGMMA_SMEM_BYTES: STAGES stages of A and B tiles plus 1 KiB to align the ring. */
+    static final int SMEM_BYTES = STAGES * (BM + BN) * BK * 2 + 1024;
     private static final int MAX_GRID = 65535;
 
     private final CudaBackend be;
