@@ -178,6 +178,10 @@ public final class CudaBench {
     /** The Hopper kernel runs on sm_90 only (and needs the driver's tensor-map call). */
     private static boolean wgmmaAvailable() {
         if (wgmma == null) {
+            if (!Boolean.parseBoolean(System.getProperty("d4j.bench.wgmma", "true"))) {
+                System.out.println("[bench] no wgmma column: its parity tests failed in this run");
+                return wgmma = false;
+            }
             try {
                 CUDA.useWgmmaGemm(true);
                 CUDA.useWgmmaGemm(false);

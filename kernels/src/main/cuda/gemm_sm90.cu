@@ -58,12 +58,19 @@ __device__ __forceinline__ void mbar_arrive_expect_tx(uint32_t bar, uint32_t byt
 }
 // Spins until the phase with the given parity has completed. A fresh barrier is in phase 0, so
 // waiting for parity 1 returns at once (how the producer finds every stage free on its first lap).
+// No block waits seconds for its own copies or MMAs: after ~2^34 cycles (about 10 s) a wait traps,
+// so a pipeline bug surfaces as a launch error naming the kernel instead of a hung GPU.
 __device__ __forceinline__ void mbar_wait(uint32_t bar, uint32_t parity) {
     uint32_t done;
-    do {
+    long long t0 = -1;
+    for (;;) {
         asm volatile("{\n.reg .pred p;\nmbarrier.try_wait.parity.shared::cta.b64 p, [%1], %2;\nselp.u32 %0, 1, 0, p;\n}\n"
                      : "=r"(done) : "r"(bar), "r"(parity) : "memory");
-    } while (!done);
+        if (done) return;
+        long long t = clock64();
+        if (t0 < 0) t0 = t;
+        else if (t - t0 > (1ll << 34)) __trap();
+    }
 }
 
 // ------------------------------------------------------------------------------ TMA

@@ -90,6 +90,7 @@ final class CudaWgmmaGemm {
         String why = refusal(t, a, lda, sA, b, ldb, sB, M, N, K, nb);
         if (why != null) throw new IllegalArgumentException(op + ": the wgmma GEMM " + M + "x" + N + "x" + K + " (batch " + nb + ", " + t + ") cannot run: " + why);
         HopperDriver d = driver();
+        be.ctx.makeCurrent();  // the encode call wants an initialised driver with a context on this thread
         byte[] mapA = d.encode(op, TensorMapSpec.kMajor(op, t, a, M, K, lda, batches(sA, nb), sA, BM, BK), a);
         byte[] mapB = d.encode(op, TensorMapSpec.kMajor(op, t, b, N, K, ldb, batches(sB, nb), sB, BN, BK), b);
         long sC = (long) M * N;
