@@ -15,7 +15,8 @@
 // grid (ceil(N/128), ceil(M/128), batches), 288 threads, WGMMA_SMEM_BYTES of dynamic shared memory,
 // two blocks per SM.
 // wgmma and the tensor-map copies exist only on sm_90a: other targets compile a body that traps
-// (the host launches these kernels only on compute capability 9.0).
+// (the host launches these kernels only on compute capability 9.0). tools/wgmma_replay.py replays
+// the tile maths (swizzled TMA boxes, descriptors, fragments, epilogue) in numpy: keep it in step.
 #include <cuda.h>
 #include "mma.cuh"  // pack2; common.cuh
 
