@@ -26,8 +26,12 @@ public final class CudaBench {
     private static CudaBackend CUDA;
     private static final SplittableRandom RND = new SplittableRandom(42);
 
-    /** cublasMs: the same GEMM through the Java cuBLAS binding (graph replay), NaN for other ops or without cuBLAS. */
-    record Result(String name, String kind, String dtype, double flop, double bytes, double eagerMs, double graphMs, double cublasMs) {}
+    /**
+     * cublasMs: the same GEMM through the Java cuBLAS binding (graph replay), NaN for other ops or without cuBLAS;
+     * wgmmaMs: the same GEMM through the opt-in Hopper TMA + wgmma kernel (graph replay), NaN for other ops or off sm_90.
+     */
+    record Result(String name, String kind, String dtype, double flop, double bytes, double eagerMs, double graphMs, double cublasMs,
+                  double wgmmaMs) {}
 
     public static void main(String[] args) throws IOException {
         try {
@@ -51,17 +55,19 @@ public final class CudaBench {
                     results.add(r);
                     System.out.printf(Locale.ROOT, "[bench] %-20s %-5s eager %9.4f ms  graph %9.4f ms  %8.1f TFLOP/s  %7.0f GB/s%s%n",
                             r.name, dt, r.eagerMs, r.graphMs, r.flop / r.graphMs / 1e9, r.bytes / r.graphMs / 1e6,
-                            Double.isNaN(r.cublasMs) ? "" : String.format(Locale.ROOT, "  cuBLAS(java) %9.4f ms", r.cublasMs));
+                            (Double.isNaN(r.cublasMs) ? "" : String.format(Locale.ROOT, "  cuBLAS(java) %9.4f ms", r.cublasMs))
+                                    + (Double.isNaN(r.wgmmaMs) ? "" : String.format(Locale.ROOT, "  wgmma %9.4f ms", r.wgmmaMs)));
                 } catch (RuntimeException e) {
                     System.out.println("[bench] " + f[1] + " " + dt + " FAILED: " + e);
                 }
             }
         }
         try (PrintWriter w = new PrintWriter(Files.newBufferedWriter(Path.of(args[1])))) {
-            w.println("name,kind,dtype,flop,bytes,eager_ms,graph_ms,cublas_ms");
+            w.println("name,kind,dtype,flop,bytes,eager_ms,graph_ms,cublas_ms,wgmma_ms");
             for (Result r : results)
-                w.printf(Locale.ROOT, "%s,%s,%s,%.6e,%.6e,%.6f,%.6f,%s%n", r.name, r.kind, r.dtype, r.flop, r.bytes, r.eagerMs, r.graphMs,
-                        Double.isNaN(r.cublasMs) ? "" : String.format(Locale.ROOT, "%.6f", r.cublasMs));
+                w.printf(Locale.ROOT, "%s,%s,%s,%.6e,%.6e,%.6f,%.6f,%s,%s%n", r.name, r.kind, r.dtype, r.flop, r.bytes, r.eagerMs, r.graphMs,
+                        Double.isNaN(r.cublasMs) ? "" : String.format(Locale.ROOT, "%.6f", r.cublasMs),
+                        Double.isNaN(r.wgmmaMs) ? "" : String.format(Locale.ROOT, "%.6f", r.wgmmaMs));
         }
         System.out.println("[bench] memory: " + CUDA.memoryStats());
     }
@@ -134,7 +140,16 @@ public final class CudaBench {
                     CUDA.gemmImplementation(CudaBackend.GemmImplementation.KERNELS);
                 }
             }
-            return new Result(name, kind, dt, flop, bytes, eager, graph, viaCublas);
+            double viaWgmma = Double.NaN;
+            if (kind.equals("gemm") && wgmmaAvailable()) {
+                CUDA.useWgmmaGemm(true);
+                try {
+                    viaWgmma = graph(op);
+                } finally {
+                    CUDA.useWgmmaGemm(false);
+                }
+            }
+            return new Result(name, kind, dt, flop, bytes, eager, graph, viaCublas, viaWgmma);
         } finally {
             for (Tensor x : in) x.close();
         }
@@ -156,6 +171,27 @@ public final class CudaBench {
             }
         }
         return cublas;
+    }
+
+    private static Boolean wgmma;
+
+    /** The Hopper kernel runs on sm_90 only (and needs the driver's tensor-map call). */
+    private static boolean wgmmaAvailable() {
+        if (wgmma == null) {
+            if (!Boolean.parseBoolean(System.getProperty("d4j.bench.wgmma", "true"))) {
+                System.out.println("[bench] no wgmma column: its parity tests failed in this run");
+                return wgmma = false;
+            }
+            try {
+                CUDA.useWgmmaGemm(true);
+                CUDA.useWgmmaGemm(false);
+                wgmma = true;
+            } catch (dev.diffuse4j.runtime.cuda.CudaUnavailableException e) {
+                System.out.println("[bench] no wgmma column: " + e.getMessage());
+                wgmma = false;
+            }
+        }
+        return wgmma;
     }
 
     /** Repetitions that take at least 20 ms. */

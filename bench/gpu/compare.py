@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """Joins CudaBench.java's and torch_bench.py's CSVs into one table: time per op, achieved rate,
 and the ratio diffuse4j / PyTorch (below 1 = diffuse4j faster). Graph time is the kernel time.
+GEMM rows also show the Java cuBLAS binding and, on sm_90, the opt-in TMA + wgmma kernel.
 
 usage: compare.py D4J.csv TORCH.csv
 """
@@ -21,7 +22,7 @@ def main():
         sys.exit(1)
     d4j, torch = load(sys.argv[1]), load(sys.argv[2])
     head = (f"{'op':22s} {'dt':4s} {'d4j graph':>10s} {'d4j eager':>10s} {'torch':>10s} {'ratio':>6s} {'d4j rate':>12s} "
-            f"{'torch rate':>12s} {'cuBLAS/java':>11s}")
+            f"{'torch rate':>12s} {'cuBLAS/java':>11s} {'wgmma':>10s} {'wgmma rate':>12s}")
     print(head)
     print("-" * len(head))
     for key in sorted(set(d4j) | set(torch), key=lambda k: (k[1], (d4j.get(k) or torch.get(k))["kind"], k[0])):
@@ -40,8 +41,9 @@ def main():
         ratio = f"{g / t:6.2f}" if g and t else "     -"
         fmt = lambda x: f"{x:10.4f}" if x is not None else f"{'-':>10s}"
         cb = float(a["cublas_ms"]) if a and a.get("cublas_ms") else None
+        wg = float(a["wgmma_ms"]) if a and a.get("wgmma_ms") else None
         print(f"{key[0]:22s} {key[1]:4s} {fmt(g)} {fmt(e)} {fmt(t)} {ratio} {rate(g):>12s} {rate(t):>12s} "
-              f"{(f'{cb:11.4f}' if cb else f'{chr(45):>11s}')}")
+              f"{(f'{cb:11.4f}' if cb else f'{chr(45):>11s}')} {fmt(wg)} {rate(wg):>12s}")
 
 
 if __name__ == "__main__":

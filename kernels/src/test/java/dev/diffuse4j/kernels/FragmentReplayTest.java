@@ -42,6 +42,12 @@ class FragmentReplayTest {
     }
 
     @Test
+    void hopperGemmTilesComputeTheProduct() throws Exception {
+        assumeTrue(numpy(), "skipped: python3 with numpy is not installed");
+        assertTrue(run("wgmma_replay.py").contains("wgmma fragments OK"));
+    }
+
+    @Test
     void flashTileComputesSoftmaxAttention() throws Exception {
         assumeTrue(numpy(), "skipped: python3 with numpy is not installed");
         assertTrue(run("flash_replay.py").contains("flash fragments OK"));

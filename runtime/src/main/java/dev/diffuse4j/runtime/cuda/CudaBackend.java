@@ -141,6 +141,9 @@ public final class CudaBackend implements Backend {
 
     boolean usesCublas() { return gemm == GemmImplementation.CUBLAS; }
 
+    /** Routes eligible F16/BF16 GEMMs through the opt-in Hopper (TMA + wgmma) kernel; see {@link CudaWgmmaGemm}. */
+    public void useWgmmaGemm(boolean on) { linalg.wgmma.enable(on); }
+
     // ---------------------------------------------------------------- memory
 
     /** Device memory accounting (in use, peak, cached). */

@@ -12,14 +12,21 @@ import static dev.diffuse4j.runtime.cuda.CudaBackend.address;
 /**
  * matmul, linear and conv2d on gemm.cu / conv.cu. F16/BF16 operands whose K-contiguous rows are
  * 16-byte aligned (K % 8 == 0) take the tensor-core kernels (copying an operand into that layout
- * when a transpose or broadcast requires it); F32 and the rest take the SIMT kernels.
+ * when a transpose or broadcast requires it); F32 and the rest take the SIMT kernels. On an sm_90
+ * device, opted in with {@code -Dd4j.cuda.gemm=wgmma}, linear and matmul with B as [N, K] take the
+ * TMA + wgmma kernel instead ({@link CudaWgmmaGemm}; not yet validated on a GPU).
  */
 final class CudaLinalg {
     private static final int MAX_GRID_Z = 65535;
 
     private final CudaBackend be;
+    /** The Hopper GEMM, off unless opted in. */
+    final CudaWgmmaGemm wgmma;
 
-    CudaLinalg(CudaBackend be) { this.be = be; }
+    CudaLinalg(CudaBackend be) {
+        this.be = be;
+        this.wgmma = new CudaWgmmaGemm(be);
+    }
 
     /** A matrix operand as the kernels see it: base address, row/column strides, batch stride. */
     private record Operand(Tensor keep, long address, long rowStride, long colStride, long batchStride) {}
@@ -81,6 +88,10 @@ final class CudaLinalg {
                                 B.address, B.rowStride, B.batchStride, address(out), nb);
                         return out;
                     }
+                    if (nt && wgmma.enabled() && wgmma.refusal(t, A.address, A.rowStride, A.batchStride, B.address, B.rowStride, B.batchStride,
+                            M, N, K, nb) == null)
+                        return wgmma.gemm("matmul", t, A.address, A.rowStride, A.batchStride, B.address, B.rowStride, B.batchStride,
+                                out, M, N, K, nb, null, null, 0f);
                     return launchTc("matmul", t, A, B, nt, out, M, N, K, nb, 0, 0, null, 0f);
                 } finally { close(A, B); }
             }
@@ -152,6 +163,8 @@ final class CudaLinalg {
             }
             boolean tc = CudaTypes.isHalf(t) && K % 8 == 0 && address(tx) % 16 == 0 && address(tw) % 16 == 0;
             Operand A = new Operand(null, address(tx), K, 1, 0), B = new Operand(null, address(tw), K, 1, 0);
+            if (tc && wgmma.enabled() && wgmma.refusal(t, address(tx), K, 0, address(tw), K, 0, (int) M, N, K, 1) == null)
+                return wgmma.gemm("linear", t, address(tx), K, 0, address(tw), K, 0, out, (int) M, N, K, 1, tb, null, 0f);
             if (tc) return launchTc("linear", t, A, B, true, out, (int) M, N, K, 1, 0, 0, tb, 0f);
             return launchSimt("linear", t, address(tx), K, 1, 0, address(tw), 1, K, 0, out, (int) M, N, K, 1, tb);
         }

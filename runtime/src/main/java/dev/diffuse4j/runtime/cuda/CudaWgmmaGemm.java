@@ -1,0 +1,116 @@
+package dev.diffuse4j.runtime.cuda;
+
+import dev.diffuse4j.runtime.DType;
+import dev.diffuse4j.runtime.Tensor;
+
+import java.util.concurrent.atomic.AtomicLong;
+
+/**
+ * The Hopper GEMM of gemm_sm90.cu (TMA + wgmma, sm_90a): C[b] = A[b] B[b]^T + bias + beta R[b]
+ * with A [M, K] and B [N, K] both K-major, F16 or BF16, output in the same dtype.
+ *
+ * <p><b>Opt-in and not yet validated on a GPU</b>: used by matmul (B given as [N, K]) and linear
+ * only on compute capability 9.0 and only when asked, with {@code -Dd4j.cuda.gemm=wgmma} or
+ * {@link CudaBackend#useWgmmaGemm(boolean)}; CudaWgmmaGemmTest checks it against the CPU backend
+ * on a Hopper GPU. Operands TMA cannot load (unaligned rows, overlapping batches, see
+ * {@link TensorMapSpec#refusal}) keep the mma.sync kernels.
+ */
+final class CudaWgmmaGemm {
+    static final int BM = 128, BN = 128, BK = 64, STAGES = 3, THREADS = 288;
+    /** gemm_sm90.cu WGMMA_SMEM_BYTES: STAGES stages of A and B tiles plus 1 KiB to align the ring. */
+    static final int SMEM_BYTES = STAGES * (BM + BN) * BK * 2 + 1024;
+    private static final int MAX_GRID = 65535;
+
+    private final CudaBackend be;
+    private final boolean hopper;
+    private volatile boolean enabled;
+    private volatile HopperDriver driver;
+    private static final AtomicLong LAUNCHES = new AtomicLong();
+
+    CudaWgmmaGemm(CudaBackend be) {
+        this.be = be;
+        this.hopper = be.ctx.ccMajor == 9 && be.ctx.ccMinor == 0;
+        this.enabled = hopper && "wgmma".equalsIgnoreCase(System.getProperty("d4j.cuda.gemm"));
+    }
+
+    /** Kernel launches so far in this process (tests check that the dispatch took this path). */
+    static long launches() { return LAUNCHES.get(); }
+
+    /** Whether matmul/linear route eligible GEMMs here. */
+    boolean enabled() { return enabled; }
+
+    /** Turns the path on or off; on needs an sm_90 device and the driver's tensor-map call. */
+    void enable(boolean on) {
+        if (on) {
+            requireHopper("wgmma GEMM");
+            driver();
+        }
+        enabled = on;
+    }
+
+    private void requireHopper(String op) {
+        if (!hopper)
+            throw new CudaUnavailableException(op + ": the wgmma/TMA kernels need compute capability 9.0 (H100/H200), " + be.ctx.describe()
+                    + " is sm_" + be.ctx.ccMajor + be.ctx.ccMinor, null);
+    }
+
+    private HopperDriver driver() {
+        HopperDriver d = driver;
+        if (d != null) return d;
+        synchronized (this) {
+            if (driver == null) driver = HopperDriver.open();
+            return driver;
+        }
+    }
+
+    /**
+     * Why this GEMM cannot run here, or null when it can. Operands: base address, row stride and
+     * batch stride in elements (batch stride 0 = broadcast over the {@code nb} batches).
+     */
+    String refusal(DType t, long a, long lda, long sA, long b, long ldb, long sB, int M, int N, int K, int nb) {
+        if (!hopper) return "not an sm_90 device";
+        if (K < 1) return "K = 0";
+        if (nb > MAX_GRID) return nb + " batches exceed the grid's z limit";
+        if ((M + BM - 1) / BM > MAX_GRID) return "M = " + M + " exceeds the grid's y limit";
+        String why = TensorMapSpec.refusal(t, a, M, K, lda, batches(sA, nb), sA, BM, BK);
+        if (why != null) return "A: " + why;
+        why = TensorMapSpec.refusal(t, b, N, K, ldb, batches(sB, nb), sB, BN, BK);
+        return why == null ? null : "B: " + why;
+    }
+
+    private static long batches(long batchStride, int nb) { return batchStride == 0 ? 1 : nb; }
+
+    /**
+     * out[z] (contiguous [nb, M, N]) = A[z] B[z]^T + bias + beta * R[z]; R (contiguous like out, or
+     * null) in the output dtype, bias (any float dtype, N values, or null).
+     */
+    Tensor gemm(String op, DType t, long a, long lda, long sA, long b, long ldb, long sB, Tensor out, int M, int N, int K, int nb,
+                Tensor bias, Tensor residual, float beta) {
+        requireHopper(op);
+        String why = refusal(t, a, lda, sA, b, ldb, sB, M, N, K, nb);
+        if (why != null) throw new IllegalArgumentException(op + ": the wgmma GEMM " + M + "x" + N + "x" + K + " (batch " + nb + ", " + t + ") cannot run: " + why);
+        HopperDriver d = driver();
+        be.ctx.makeCurrent();  // the encode call wants an initialised driver with a context on this thread
+        byte[] mapA = d.encode(op, TensorMapSpec.kMajor(op, t, a, M, K, lda, batches(sA, nb), sA, BM, BK), a);
+        byte[] mapB = d.encode(op, TensorMapSpec.kMajor(op, t, b, N, K, ldb, batches(sB, nb), sB, BN, BK), b);
+        long sC = (long) M * N;
+        byte[] epi = epilogue(CudaTypes.address(out), bias, CudaTypes.addressOrNull(residual), N, N, sC, residual == null ? 0 : sC,
+                M, N, K, 1f, residual == null ? 0f : beta, (int) batches(sA, nb), (int) batches(sB, nb));
+        CudaContext.Kernel k = be.k.get("gemm_sm90", "gemm_wgmma_" + CudaTypes.suffix(t) + "_nt");
+        be.ctx.launch(op, k, (N + BN - 1) / BN, (M + BM - 1) / BM, nb, THREADS, SMEM_BYTES, mapA, mapB, epi);
+        LAUNCHES.incrementAndGet();
+        return out;
+    }
+
+    /** The WgmmaEpilogue struct of gemm_sm90.cu (88 bytes). */
+    static byte[] epilogue(long c, Tensor bias, long r, long ldc, long ldr, long sC, long sR, int M, int N, int K,
+                           float alpha, float beta, int batchA, int batchB) {
+        return new CStruct(88)
+                .ptr(c).ptr(CudaTypes.addressOrNull(bias)).ptr(r)
+                .i64(ldc).i64(ldr).i64(sC).i64(sR)
+                .i32(M).i32(N).i32(K).i32(bias == null ? -1 : CudaTypes.code(bias.dtype()))
+                .f32(alpha).f32(beta)
+                .i32(batchA).i32(batchB)
+                .bytes();
+    }
+}

@@ -1,0 +1,147 @@
+package dev.diffuse4j.runtime.cuda;
+
+import dev.diffuse4j.runtime.DType;
+import dev.diffuse4j.runtime.Scope;
+import dev.diffuse4j.runtime.Tensor;
+import dev.diffuse4j.runtime.ops.Backend;
+import dev.diffuse4j.runtime.ops.Backends;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
+
+import java.util.Random;
+import java.util.function.BiFunction;
+
+import static dev.diffuse4j.runtime.cuda.CudaTestSupport.*;
+import static org.junit.jupiter.api.Assertions.*;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+/**
+ * The Hopper GEMM (gemm_sm90.cu, TMA + wgmma) against float64 references and against the CPU
+ * backend through the opt-in dispatch: sizes that leave partial tiles in M, N and K (K a multiple
+ * of 8 but not of 64), batches, a broadcast operand, a padded row stride, bias of another dtype,
+ * the beta * R residual, outputs poisoned with NaN. Skipped, with the reason, without a GPU or on
+ * a GPU other than sm_90.
+ */
+class CudaWgmmaGemmTest {
+    private final long seed = System.nanoTime();
+    private final Random rnd = new Random(seed);
+    private CudaBackend cuda;
+    private CudaWgmmaGemm wgmma;
+
+    @BeforeEach
+    void open() {
+        cuda = backendOrSkip();
+        assumeTrue(cuda.ctx.ccMajor == 9 && cuda.ctx.ccMinor == 0,
+                "skipped: the wgmma/TMA kernels need an sm_90 GPU, " + cuda.describe() + " is not one");
+        wgmma = new CudaWgmmaGemm(cuda);
+    }
+
+    /** Row-major [rows, ld] values (rounded to t), of which the first k columns are the matrix. */
+    private float[] values(DType t, int n) {
+        try (Tensor x = random(rnd, t, n)) { return x.toFloatArray(); }
+    }
+
+    private static Tensor upload(CudaBackend cuda, DType t, float[] v, int... shape) {
+        try (Tensor f = Tensor.of(v, shape)) {
+            if (t == DType.F32) return cuda.copyFrom(f);
+            try (Tensor c = Backends.cpu().cast(f, t)) { return cuda.copyFrom(c); }
+        }
+    }
+
+    /**
+     * Runs the kernel directly: A [nbA][M][lda] (first K columns), B [nbB][N][ldb], nbA/nbB = 1
+     * broadcasts; optional bias (dtype biasType) and residual; checks every element against float64.
+     */
+    private void direct(String what, DType t, int nb, int M, int N, int K, int lda, int ldb, boolean broadcastA, boolean broadcastB,
+                        DType biasType, float beta) {
+        int nbA = broadcastA ? 1 : nb, nbB = broadcastB ? 1 : nb;
+        float[] a = values(t, nbA * M * lda), b = values(t, nbB * N * ldb);
+        float[] bias = biasType == null ? null : values(biasType, N);
+        float[] r = beta != 0 ? values(t, nb * M * N) : null;
+        double[] ref = new double[nb * M * N];
+        for (int z = 0; z < nb; z++)
+            for (int m = 0; m < M; m++)
+                for (int n = 0; n < N; n++) {
+                    double s = 0;
+                    int ao = ((broadcastA ? 0 : z) * M + m) * lda, bo = ((broadcastB ? 0 : z) * N + n) * ldb;
+                    for (int k = 0; k < K; k++) s += (double) a[ao + k] * b[bo + k];
+                    int o = (z * M + m) * N + n;
+                    if (bias != null) s += bias[n];
+                    if (r != null) s += beta * (double) r[o];
+                    ref[o] = s;
+                }
+        try (Scope s = Scope.open()) {
+            Tensor ga = upload(cuda, t, a, nbA, M, lda), gb = upload(cuda, t, b, nbB, N, ldb);
+            Tensor gbias = bias == null ? null : upload(cuda, biasType, bias, N);
+            Tensor gr = r == null ? null : upload(cuda, t, r, nb, M, N);
+            poison(cuda, t, nb, M, N);
+            Tensor out = cuda.alloc("wgmma test", t, nb, M, N);
+            String why = wgmma.refusal(t, CudaTypes.address(ga), lda, broadcastA ? 0 : (long) M * lda, CudaTypes.address(gb), ldb,
+                    broadcastB ? 0 : (long) N * ldb, M, N, K, nb);
+            assertNull(why, what);
+            wgmma.gemm("wgmma " + what, t, CudaTypes.address(ga), lda, broadcastA ? 0 : (long) M * lda, CudaTypes.address(gb), ldb,
+                    broadcastB ? 0 : (long) N * ldb, out, M, N, K, nb, gbias, gr, beta);
+            float[] got = cuda.toCpu(out).toFloatArray();
+            float[] want = new float[ref.length];
+            for (int i = 0; i < ref.length; i++) want[i] = (float) ref[i];
+            double err = relL2(want, got);
+            assertTrue(err <= tolerance(t), what + " " + t + ": relative L2 error " + err + " exceeds " + tolerance(t) + " (seed " + seed + ")");
+        }
+    }
+
+    @ParameterizedTest
+    @EnumSource(value = DType.class, names = {"F16", "BF16"})
+    void partialTilesBatchesBiasAndResidual(DType t) {
+        direct("batched 300x200x136 + f32 bias + 0.5 R", t, 3, 300, 200, 136, 136, 136, false, false, DType.F32, 0.5f);
+        direct("one tile exactly 128x128x64", t, 1, 128, 128, 64, 64, 64, false, false, null, 0f);
+        direct("tiny 1x8x8", t, 1, 1, 8, 8, 8, 8, false, false, t, 0f);
+        direct("odd N 129x257x72, B broadcast", t, 2, 129, 257, 72, 72, 72, false, true, t, 0f);
+        direct("A broadcast, residual only", t, 2, 70, 96, 200, 200, 200, true, false, null, -1f);
+        direct("padded rows: K 40 in rows of 48", t, 1, 77, 50, 40, 48, 56, false, false, DType.F32, 0f);
+        direct("long K 1288", t, 1, 130, 136, 1288, 1288, 1288, false, false, null, 0f);
+    }
+
+    @Test
+    void refusesWhatTmaCannotLoad() {
+        String why = wgmma.refusal(DType.F16, 0x1000, 13, 0, 0x2000, 13, 0, 9, 11, 13, 1);
+        assertNotNull(why);
+        assertTrue(why.startsWith("A: row stride 13"), why);
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                () -> wgmma.gemm("linear", DType.F16, 0x1000, 13, 0, 0x2000, 13, 0, null, 9, 11, 13, 1, null, null, 0f));
+        assertTrue(e.getMessage().contains("linear") && e.getMessage().contains("9x11x13"), e.getMessage());
+    }
+
+    /** CPU result vs the CUDA backend's; {@code viaWgmma}: whether the GPU call must have launched the Hopper kernel. */
+    private void parity(String what, DType dt, boolean viaWgmma, BiFunction<Backend, Tensor[], Tensor> op, Tensor... in) {
+        try (Scope s = Scope.open()) {
+            Tensor[] gin = new Tensor[in.length];
+            for (int i = 0; i < in.length; i++) gin[i] = in[i] == null ? null : cuda.copyFrom(in[i]);
+            Tensor ref = op.apply(Backends.cpu(), in);
+            poison(cuda, dt, ref.shape());
+            long before = CudaWgmmaGemm.launches();
+            Tensor got = op.apply(cuda, gin);
+            assertEquals(viaWgmma, CudaWgmmaGemm.launches() > before, what + ": " + (viaWgmma ? "expected" : "did not expect") + " the wgmma kernel");
+            double err = relL2(ref.toFloatArray(), cuda.toCpu(got).toFloatArray());
+            assertTrue(err <= tolerance(dt), what + " " + dt + ": relative L2 error " + err + " exceeds " + tolerance(dt) + " (seed " + seed + ")");
+        }
+    }
+
+    @ParameterizedTest
+    @EnumSource(value = DType.class, names = {"F16", "BF16"})
+    void linearAndMatmulDispatchWhenOptedIn(DType dt) {
+        cuda.useWgmmaGemm(true);
+        try {
+            parity("linear", dt, true, (b, x) -> b.linear(x[0], x[1], x[2]), random(rnd, dt, 2, 77, 320), random(rnd, dt, 200, 320), random(rnd, DType.F32, 200));
+            parity("linear no bias", dt, true, (b, x) -> b.linear(x[0], x[1], null), random(rnd, dt, 33, 64), random(rnd, dt, 17, 64));
+            parity("linear odd K (mma.sync fallback)", dt, false, (b, x) -> b.linear(x[0], x[1], x[2]), random(rnd, dt, 9, 13), random(rnd, dt, 11, 13), random(rnd, dt, 11));
+            parity("matmul nt batched", dt, true, (be, x) -> be.matmul(x[0], x[1], false, true), random(rnd, dt, 3, 37, 24), random(rnd, dt, 3, 19, 24));
+            parity("matmul nt broadcast", dt, true, (be, x) -> be.matmul(x[0], x[1], false, true), random(rnd, dt, 4, 150, 136), random(rnd, dt, 1, 260, 136));
+            parity("matmul nt big", dt, true, (be, x) -> be.matmul(x[0], x[1], false, true), random(rnd, dt, 2048, 96), random(rnd, dt, 1160, 96));
+            parity("matmul nn (mma.sync)", dt, false, (be, x) -> be.matmul(x[0], x[1], false, false), random(rnd, dt, 2, 40, 32), random(rnd, dt, 2, 32, 24));
+        } finally {
+            cuda.useWgmmaGemm(false);
+        }
+    }
+}
