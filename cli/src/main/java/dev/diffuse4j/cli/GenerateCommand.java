@@ -90,6 +90,8 @@ final class GenerateCommand implements Callable<Integer> {
                 stdout.println(targets.get(i));
             }
             err.println(CliListener.timings(result.seconds()));
+            if (sd.vae().upcasts() > 0)
+                err.println("note: the VAE overflowed in " + sd.vae().activations() + " " + sd.vae().upcasts() + " time(s); those passes were redone in F32");
         }
         return 0;
     }

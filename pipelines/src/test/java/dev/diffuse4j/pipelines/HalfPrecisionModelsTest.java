@@ -1,5 +1,6 @@
 package dev.diffuse4j.pipelines;
 
+import dev.diffuse4j.model.goldens.Comparison;
 import dev.diffuse4j.model.controlnet.ControlNetModel;
 import dev.diffuse4j.model.controlnet.ControlNetOutput;
 import dev.diffuse4j.model.nn.Placement;
@@ -87,13 +88,6 @@ class HalfPrecisionModelsTest {
         }
     }
 
-    static double relL2(float[] ref, float[] got) {
-        double num = 0, den = 0;
-        for (int i = 0; i < ref.length; i++) {
-            double d = (double) got[i] - ref[i];
-            num += d * d;
-            den += (double) ref[i] * ref[i];
-        }
-        return Math.sqrt(num / den);
-    }
+    /** ||got - ref|| / ||ref||. */
+    static double relL2(float[] ref, float[] got) { return Comparison.of("prediction", got, ref, 0, 0).relL2(); }
 }

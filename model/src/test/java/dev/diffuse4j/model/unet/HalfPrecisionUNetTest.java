@@ -1,5 +1,6 @@
 package dev.diffuse4j.model.unet;
 
+import dev.diffuse4j.model.goldens.Comparison;
 import dev.diffuse4j.model.goldens.SharedGoldens;
 import dev.diffuse4j.model.nn.Placement;
 import dev.diffuse4j.runtime.DType;
@@ -48,15 +49,8 @@ class HalfPrecisionUNetTest {
         }
     }
 
-    static double relL2(float[] ref, float[] got) {
-        double num = 0, den = 0;
-        for (int i = 0; i < ref.length; i++) {
-            double d = (double) got[i] - ref[i];
-            num += d * d;
-            den += (double) ref[i] * ref[i];
-        }
-        return Math.sqrt(num / den);
-    }
+    /** ||got - ref|| / ||ref||. */
+    static double relL2(float[] ref, float[] got) { return Comparison.of("prediction", got, ref, 0, 0).relL2(); }
 
     @org.junit.jupiter.api.Test
     void f32PlacementKeepsCheckpointWeightsAsTheyAreOnTheCpu() {

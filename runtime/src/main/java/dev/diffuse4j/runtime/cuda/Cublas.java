@@ -62,18 +62,12 @@ final class Cublas {
     /** Binds cuBLAS on the given stream, or throws {@link CudaUnavailableException} saying why it cannot. */
     static Cublas open(long stream) {
         List<String> tried = new ArrayList<>();
-        for (String candidate : candidates()) {
-            tried.add(candidate);
-            SymbolLookup lib;
+        NativeLibrary lib = NativeLibrary.first(candidates(), tried);
+        if (lib != null) {
             try {
-                lib = SymbolLookup.libraryLookup(candidate, Arena.global());
-            } catch (IllegalArgumentException e) {
-                continue;  // not there
-            }
-            try {
-                return new Cublas(lib, candidate, stream);
+                return new Cublas(lib.lookup(), lib.name(), stream);
             } catch (Throwable e) {
-                throw new CudaUnavailableException("cuBLAS at " + candidate + " could not be bound: " + e.getMessage(), e);
+                throw new CudaUnavailableException("cuBLAS at " + lib.name() + " could not be bound: " + e.getMessage(), e);
             }
         }
         throw new CudaUnavailableException("no cuBLAS library found (tried " + String.join(", ", tried)

@@ -46,16 +46,8 @@ final class HopperDriver {
     /** Binds libcuda.so.1, or throws {@link CudaUnavailableException} naming what was tried. */
     static HopperDriver open() {
         List<String> tried = new ArrayList<>();
-        for (String candidate : candidates()) {
-            tried.add(candidate);
-            SymbolLookup lib;
-            try {
-                lib = SymbolLookup.libraryLookup(candidate, Arena.global());
-            } catch (IllegalArgumentException e) {
-                continue;  // not there
-            }
-            return new HopperDriver(lib, candidate);
-        }
+        NativeLibrary lib = NativeLibrary.first(candidates(), tried);
+        if (lib != null) return new HopperDriver(lib.lookup(), lib.name());
         throw new CudaUnavailableException("the Hopper GEMM needs cuTensorMapEncodeTiled from the CUDA driver, but no libcuda.so.1 was found (tried "
                 + String.join(", ", tried) + "; set -Dd4j.cuda.driver.path or D4J_LIBCUDA)", null);
     }
