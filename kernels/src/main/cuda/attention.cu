@@ -64,7 +64,7 @@ struct TileCursor {
 template <typename T, int DP>
 __device__ void flash_impl(const AttnParams& p) {
     constexpr int LD = FaSmem<DP>::LD, NDT = DP / 8;
-    extern __shared__ __align__(128) unsigned char smem_raw[];
+    DYNAMIC_SMEM(unsigned char, smem_raw);
     T* sQ = reinterpret_cast<T*>(smem_raw);
     T* sK = sQ + FA_BQ * LD;        // [2][64][LD]
     T* sV = sK + 2 * FA_BK * LD;    // [2][64][LD]

@@ -9,6 +9,11 @@
 // Dtype codes passed from Java (CudaDType.code()); keep in sync.
 enum DCode : int { D_F32 = 0, D_F16 = 1, D_BF16 = 2, D_I32 = 3, D_I64 = 4, D_NONE = -1 };
 
+// Dynamic shared memory, declared through one macro so the host emulator (src/test/emu) can supply it.
+#ifndef DYNAMIC_SMEM
+#define DYNAMIC_SMEM(T, name) extern __shared__ __align__(128) T name[]
+#endif
+
 typedef __half f16;
 typedef __nv_bfloat16 bf16;
 

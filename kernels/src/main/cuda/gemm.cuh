@@ -90,7 +90,7 @@ template <int BN> __device__ __forceinline__ int swz_n(int k, int chunk) { retur
 template <typename T, int BM, int BN, int WM, int WN, int STAGES, bool B_KMAJOR, typename ALoader>
 __device__ __forceinline__ void tc_gemm_body(const GemmArgs& g, const ConvArgs& conv) {
     using Cfg = TcConfig<BM, BN, WM, WN, STAGES, B_KMAJOR>;
-    extern __shared__ __align__(128) unsigned char smem_raw[];
+    DYNAMIC_SMEM(unsigned char, smem_raw);
     T* sA = reinterpret_cast<T*>(smem_raw);
     T* sB = sA + STAGES * Cfg::A_TILE;
 

@@ -3,6 +3,9 @@
 #pragma once
 #include "common.cuh"
 
+#ifdef D4J_HOST_EMU
+#include "emu_tc.h"  // kernels/src/test/emu: the same operations emulated on the host
+#else
 __device__ __forceinline__ uint32_t smem_addr(const void* p) { return (uint32_t)__cvta_generic_to_shared(p); }
 
 // 16-byte global -> shared copy; src == nullptr writes zeros (src-size 0), which is how tiles
@@ -43,6 +46,7 @@ template <> __device__ __forceinline__ void mma16816<bf16>(float (&d)[4], const 
                  : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3])
                  : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1));
 }
+#endif
 
 // Two floats -> one register of two 16-bit values (low half first), as mma operands expect.
 template <typename T> __device__ __forceinline__ uint32_t pack2(float lo, float hi);

@@ -143,7 +143,7 @@ template <typename T>
 __device__ void group_norm_apply_impl(const T* __restrict__ x, T* __restrict__ out, const float* __restrict__ stats,
                                       long long P, int C, int G, const void* gamma, int gcode, const void* beta,
                                       int bcode, int silu) {
-    extern __shared__ float ab[];  // a[C], then b[C]
+    DYNAMIC_SMEM(float, ab);  // a[C], then b[C]
     int Cg = C / G, b = blockIdx.y;
     const float* sb = stats + (long long)b * G * 2;
     for (int c = threadIdx.x; c < C; c += blockDim.x) {

@@ -9,3 +9,5 @@ inline float __half2float(__half h) { // IEEE half -> float
     else if (e == 31) r = s | 0x7f800000u | (m << 13); else r = s | ((e + 112) << 23) | (m << 13);
     float f; std::memcpy(&f, &r, 4); return f; }
 inline __half __float2half_rn(float f) { _Float16 h = (_Float16)f; __half o; std::memcpy(&o.x, &h, 2); return o; }
+struct __half2 { __half x, y; };
+inline __half2 __floats2half2_rn(float a, float b) { return {__float2half_rn(a), __float2half_rn(b)}; }

@@ -1,0 +1,30 @@
+// libd4jemu.so's entry points (ABI in emu_lib.h; mirrored by EmulatedApi in the Java backend).
+#include "emu.h"
+#include "emu_lib.h"
+#include <mutex>
+
+namespace {
+std::mutex launches;  // the emulator runs one grid at a time
+thread_local std::string last_error;
+constexpr unsigned MAX_SMEM = 163840;  // A100's opt-in limit per block, which the emulated device reports
+
+int fail(int code, std::string why) { last_error = std::move(why); return code; }
+}  // namespace
+
+extern "C" int d4j_emu_has(const char* kernel) { return emu::registry().count(kernel) ? 1 : 0; }
+
+extern "C" const char* d4j_emu_error() { return last_error.c_str(); }
+
+extern "C" int d4j_emu_launch(const char* kernel, unsigned gx, unsigned gy, unsigned gz, unsigned block, unsigned smem, void** params) {
+    auto it = emu::registry().find(kernel);
+    if (it == emu::registry().end()) return fail(500, std::string("no kernel named ") + kernel + " in libd4jemu");
+    if (gx == 0 || gy == 0 || gz == 0 || block == 0 || block > 1024 || gy > 65535 || gz > 65535 || smem > MAX_SMEM)
+        return fail(1, std::string(kernel) + ": invalid launch (grid " + std::to_string(gx) + "x" + std::to_string(gy) + "x" +
+                           std::to_string(gz) + ", block " + std::to_string(block) + ", shared " + std::to_string(smem) + " B)");
+    std::lock_guard<std::mutex> lock(launches);
+    emu::failure.clear();
+    emu::Entry e = it->second;
+    if (!emu::run_grid(dim3{gx, gy, gz}, block, smem, [&] { e(params); }))
+        return fail(719, std::string(kernel) + ": " + emu::failure);
+    return 0;
+}
