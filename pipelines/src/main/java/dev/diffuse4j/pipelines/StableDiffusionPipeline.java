@@ -29,6 +29,7 @@ import java.util.Map;
 public final class StableDiffusionPipeline {
     private final StableDiffusion model;
     private VaeDecoding.Tiling tiling = VaeDecoding.Tiling.AUTO;
+    private boolean cudaGraphs = !"false".equals(System.getProperty("d4j.cuda.graphs"));
 
     public StableDiffusionPipeline(StableDiffusion model) { this.model = model; }
 
@@ -36,6 +37,15 @@ public final class StableDiffusionPipeline {
 
     public StableDiffusionPipeline vaeTiling(VaeDecoding.Tiling t) {
         this.tiling = t;
+        return this;
+    }
+
+    /**
+     * Replays each step's UNet call as a CUDA graph where it applies (CUDA, plain attention, no
+     * ControlNet; see {@link UNetGraph}). On by default; -Dd4j.cuda.graphs=false turns it off.
+     */
+    public StableDiffusionPipeline cudaGraphs(boolean on) {
+        this.cudaGraphs = on;
         return this;
     }
 
@@ -85,21 +95,27 @@ public final class StableDiffusionPipeline {
 
             t0 = System.nanoTime();
             int total = scheduler.numSteps() - start;
+            int[] batchShape = {guided ? 2 * n : n, h, w, c};
             listener.onStart(total);
-            for (int i = start; i < scheduler.numSteps(); i++) {
-                float[] modelIn = scheduler.scaleModelInput(latents, i);
-                float[] out;
-                try (Scope step = Scope.open()) {
-                    Tensor x = onDevice(Tensor.of(guided ? Latents.twice(modelIn) : modelIn, guided ? 2 * n : n, h, w, c));
-                    UNetInput in = UNetInput.of(x, scheduler.timestep(i), cond.context)
-                            .withStep(StepContext.of(i - start, total, scheduler.timestep(i)));
-                    if (model.isXl()) in = in.withTextTime(cond.pooled, cond.timeIds);
-                    if (controlStage != null) in = controlStage.apply(in, i - start, total, scheduler.timestep(i), n, guided);
-                    out = host(model.unet().forward(in));
+            try (UNetGraph graph = UNetGraph.of(model.unet(), model.device(), controlStage != null, cudaGraphs, (x, t) -> conditioned(x, t, cond))) {
+                for (int i = start; i < scheduler.numSteps(); i++) {
+                    float[] modelIn = scheduler.scaleModelInput(latents, i);
+                    float[] batch = guided ? Latents.twice(modelIn) : modelIn;
+                    float[] out;
+                    if (graph != null) {
+                        out = graph.forward(batch, batchShape, scheduler.timestep(i), listener);
+                    } else {
+                        try (Scope step = Scope.open()) {
+                            UNetInput in = conditioned(onDevice(Tensor.of(batch, batchShape)), scheduler.timestep(i), cond)
+                                    .withStep(StepContext.of(i - start, total, scheduler.timestep(i)));
+                            if (controlStage != null) in = controlStage.apply(in, i - start, total, scheduler.timestep(i), n, guided);
+                            out = host(model.unet().forward(in));
+                        }
+                    }
+                    float[] eps = guided ? Guidance.apply(out, n, g, req.guidanceRescale()) : out;
+                    latents = hook.afterStep(i - start, scheduler.step(eps, i, latents, noise), h * w * c);
+                    listener.onStep(i - start + 1, total);
                 }
-                float[] eps = guided ? Guidance.apply(out, n, g, req.guidanceRescale()) : out;
-                latents = hook.afterStep(i - start, scheduler.step(eps, i, latents, noise), h * w * c);
-                listener.onStep(i - start + 1, total);
             }
             seconds.put("denoise", phase(listener, "denoise", t0));
 
@@ -112,6 +128,12 @@ public final class StableDiffusionPipeline {
                 params.add(parameters(req, req.prompts().get(i), g, width, height) + (controlStage != null ? ", " + controlStage.describe() : ""));
             return new GenerationResult(rgb, params, seconds);
         }
+    }
+
+    /** The UNet input of one step before per-step extras: sample, timestep and the prompt conditioning. */
+    private UNetInput conditioned(Tensor x, float t, Conditioning cond) {
+        UNetInput in = UNetInput.of(x, t, cond.context);
+        return model.isXl() ? in.withTextTime(cond.pooled, cond.timeIds) : in;
     }
 
     /** Context (and SDXL pooled/time ids) for the whole UNet batch, [uncond; cond] when guided. */

@@ -49,6 +49,12 @@ public final class AttentionProcessors {
             throw new IllegalArgumentException("no attention layer named '" + name + "'");
     }
 
+    /** True when every layer runs {@link AttentionProcessor#PLAIN} (nothing installed). */
+    public boolean allPlain() {
+        for (AttentionProcessor p : processors) if (p != AttentionProcessor.PLAIN) return false;
+        return true;
+    }
+
     /** Back to plain attention everywhere. */
     public void reset() { Arrays.fill(processors, AttentionProcessor.PLAIN); }
 
