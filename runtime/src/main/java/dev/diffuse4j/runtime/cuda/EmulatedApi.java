@@ -42,6 +42,7 @@ final class EmulatedApi implements DriverApi {
     private static final int SUCCESS = 0, INVALID_VALUE = 1, OUT_OF_MEMORY = 2, NOT_FOUND = 500, LAUNCH_FAILED = 719,
             CAPTURE_UNSUPPORTED = 900, CAPTURE_INVALIDATED = 901;
     private static final int MAX_SMEM_OPTIN = 163840, STATIC_SMEM_LIMIT = 48 * 1024, ALIGN = 256;
+    private static final byte POISON = (byte) 0xA5;
     /** The library runs one launch at a time, whichever api instance asks. */
     private static final Object LIBRARY = new Object();
     /** d4j_emu_error() of the last launch if it failed (read before any other launch), and its code. */
@@ -241,18 +242,30 @@ final class EmulatedApi implements DriverApi {
         return run(f, gx, gy, gz, block, smemBytes, args);
     }
 
-    /** Runs the whole grid: each parameter a native copy of the argument's bytes, as the driver builds them. */
+    /**
+     * Runs the whole grid: each parameter a native copy of the argument's bytes, as the driver builds
+     * them, followed by poison bytes up to a multiple of 16, so a kernel parameter wider than what
+     * Java passes (a {@code long long} given an Integer) reads garbage here too instead of lucky zeros.
+     */
     private int run(Function f, int gx, int gy, int gz, int block, int smemBytes, Object[] args) {
         try (Arena call = Arena.ofConfined()) {
             MemorySegment params = call.allocate(ADDRESS, Math.max(1, args.length));
             for (int i = 0; i < args.length; i++) {
-                MemorySegment v = switch (args[i]) {
-                    case Long l -> call.allocateFrom(JAVA_LONG, l);
-                    case Integer n -> call.allocateFrom(JAVA_INT, n);
-                    case Float x -> call.allocateFrom(JAVA_FLOAT, x);
-                    case byte[] b -> call.allocate(b.length, 16).copyFrom(MemorySegment.ofArray(b));
+                int size = switch (args[i]) {
+                    case Long l -> 8;
+                    case Integer n -> 4;
+                    case Float x -> 4;
+                    case byte[] b -> b.length;
                     default -> throw new IllegalArgumentException("unsupported kernel argument " + args[i]);
                 };
+                MemorySegment v = call.allocate(Math.max(16, (size + 15) / 16 * 16), 16).fill(POISON);
+                switch (args[i]) {
+                    case Long l -> v.set(JAVA_LONG, 0, l);
+                    case Integer n -> v.set(JAVA_INT, 0, n);
+                    case Float x -> v.set(JAVA_FLOAT, 0, x);
+                    case byte[] b -> MemorySegment.copy(MemorySegment.ofArray(b), 0, v, 0, b.length);
+                    default -> throw new AssertionError();
+                }
                 params.setAtIndex(ADDRESS, i, v);
             }
             synchronized (LIBRARY) {
