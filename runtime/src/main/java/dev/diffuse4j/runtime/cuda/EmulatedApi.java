@@ -98,17 +98,17 @@ final class EmulatedApi implements DriverApi {
 
     /** Binds the library at {@code path} with {@code memoryLimit} bytes of device memory. */
     static EmulatedApi open(String path, long memoryLimit) {
-        Path p = Path.of(path);
+        Path p = Path.of(path).toAbsolutePath().normalize();
         if (!Files.isRegularFile(p))
-            throw new CudaUnavailableException("host emulator library not built (" + p.toAbsolutePath() + " does not exist; "
+            throw new CudaUnavailableException("host emulator library not built (" + p + " does not exist; "
                     + "kernels/build-emu.sh builds it and needs g++)", null);
         SymbolLookup lib;
         try {
             lib = SymbolLookup.libraryLookup(p, Arena.global());
         } catch (IllegalArgumentException | IllegalCallerException e) {
-            throw new CudaUnavailableException("host emulator library " + p.toAbsolutePath() + " cannot be loaded: " + e.getMessage(), e);
+            throw new CudaUnavailableException("host emulator library " + p + " cannot be loaded: " + e.getMessage(), e);
         }
-        return new EmulatedApi(lib, p.toAbsolutePath().toString(), memoryLimit);
+        return new EmulatedApi(lib, p.toString(), memoryLimit);
     }
 
     @Override public boolean emulated() { return true; }
