@@ -1,7 +1,5 @@
 package dev.diffuse4j.runtime.cuda;
 
-import jcuda.driver.JCudaDriver;
-
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.List;
@@ -28,13 +26,11 @@ final class CudaAllocator {
 
     /** One device allocation. */
     static final class Block {
-        final DevicePointer ptr;
         final long address, size;
         GraphPool pool;
 
-        Block(DevicePointer ptr, long size) {
-            this.ptr = ptr;
-            this.address = ptr.address();
+        Block(long address, long size) {
+            this.address = address;
             this.size = size;
         }
     }
@@ -86,23 +82,22 @@ final class CudaAllocator {
 
     private Block driverAllocate(long size, long requested, String op) {
         ctx.makeCurrent();
-        DevicePointer p = new DevicePointer();
-        int r = JCudaDriver.cuMemAlloc(p, size);
+        long[] p = new long[1];
+        int r = ctx.api.memAlloc(p, size);
         if (r == 2) {  // CUDA_ERROR_OUT_OF_MEMORY: give the cache back and try once more
             releaseCache();
-            p = new DevicePointer();
-            r = JCudaDriver.cuMemAlloc(p, size);
+            r = ctx.api.memAlloc(p, size);
             if (r == 2) {
                 long[] freeMem = new long[1], total = new long[1];
-                JCudaDriver.cuMemGetInfo(freeMem, total);
+                ctx.api.memGetInfo(freeMem, total);
                 throw new CudaOutOfMemoryException(op + ": out of device memory on " + ctx.describe() + " allocating "
                         + mib(requested) + " (" + requested + " bytes); tensors hold " + mib(inUse) + ", the device has "
                         + mib(freeMem[0]) + " free of " + mib(total[0]) + " (other processes and contexts included)", requested);
             }
         }
-        CudaDriver.check(r, op, "cuMemAlloc(" + size + " bytes)");
+        ctx.check(r, op, "cuMemAlloc(" + size + " bytes)");
         driverAllocs++;
-        return new Block(p, size);
+        return new Block(p[0], size);
     }
 
     synchronized void release(Block b) {
@@ -120,7 +115,7 @@ final class CudaAllocator {
     synchronized void releaseCache() {
         ctx.makeCurrent();
         for (ArrayDeque<Block> q : free.values())
-            for (Block b : q) JCudaDriver.cuMemFree(b.ptr);
+            for (Block b : q) ctx.api.memFree(b.address);
         free.clear();
         cached = 0;
     }

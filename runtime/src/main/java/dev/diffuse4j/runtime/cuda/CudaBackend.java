@@ -14,13 +14,9 @@ import dev.diffuse4j.runtime.ops.BinaryOp;
 import dev.diffuse4j.runtime.ops.Conv2dParams;
 import dev.diffuse4j.runtime.ops.NormGrads;
 import dev.diffuse4j.runtime.ops.UnaryOp;
-import jcuda.Pointer;
-import jcuda.driver.JCudaDriver;
 
 import java.lang.foreign.MemorySegment;
 import java.util.List;
-
-import static dev.diffuse4j.runtime.cuda.CudaDriver.check;
 
 /**
  * The CUDA backend: tensors in device memory (F16/BF16 storage with F32 accumulation, F32 where
@@ -59,7 +55,7 @@ public final class CudaBackend implements Backend {
     /** Which code runs matmul and linear: the hand-written kernels (default) or the installed cuBLAS. */
     public enum GemmImplementation { KERNELS, CUBLAS }
 
-    private CudaBackend(Device device, CudaContext ctx) {
+    CudaBackend(Device device, CudaContext ctx) {
         this.device = device;
         this.ctx = ctx;
         this.allocator = new CudaAllocator(ctx);
@@ -77,16 +73,16 @@ public final class CudaBackend implements Backend {
     /** Opens the backend of a CUDA device, or throws {@link CudaUnavailableException} saying why it cannot run here. */
     public static CudaBackend open(Device device) {
         if (device.kind() != Device.Kind.CUDA) throw new IllegalArgumentException("not a cuda device: " + device);
-        return new CudaBackend(device, CudaContext.open(device.index()));
+        return new CudaBackend(device, CudaContext.open(CudaDriver.api(), device.index()));
     }
 
     /** Number of CUDA devices this process can use; 0 where CUDA cannot run (see {@link #unavailableReason()}). */
     public static int deviceCount() {
         try {
-            CudaDriver.load();
-            if (JCudaDriver.cuInit(0) != 0) return 0;
+            DriverApi api = CudaDriver.api();
+            if (api.init() != 0) return 0;
             int[] n = new int[1];
-            return JCudaDriver.cuDeviceGetCount(n) == 0 ? n[0] : 0;
+            return api.deviceGetCount(n) == 0 ? n[0] : 0;
         } catch (CudaUnavailableException e) {
             return 0;
         }
@@ -107,8 +103,11 @@ public final class CudaBackend implements Backend {
 
     @Override public Device device() { return device; }
 
-    /** "cuda:0 NVIDIA H100 80GB HBM3 (sm_90, 132 SMs, 81559 MiB)". */
+    /** "cuda:0 NVIDIA H100 80GB HBM3 (sm_90, 132 SMs, 81559 MiB)"; under the host emulator it says "EMULATED". */
     public String describe() { return ctx.describe(); }
+
+    /** True when the kernels run in the host emulator (-Dd4j.cuda.emulator): right answers, no GPU speed. */
+    public boolean emulated() { return ctx.api.emulated(); }
 
     public int multiprocessors() { return ctx.smCount; }
 
@@ -132,8 +131,10 @@ public final class CudaBackend implements Backend {
         if (c != null) return c;
         synchronized (this) {
             if (cublas == null) {
+                if (emulated())
+                    throw new CudaUnavailableException("cuBLAS is not available under the host emulator (" + describe() + ")", null);
                 ctx.makeCurrent();
-                cublas = Cublas.open(ctx.stream.handle());
+                cublas = Cublas.open(ctx.stream);
             }
             return cublas;
         }
@@ -190,11 +191,10 @@ public final class CudaBackend implements Backend {
         MemorySegment seg = host.cpuSegment();
         long base = host.offset() * host.dtype().byteSize();
         long n = host.byteSize();
-        DevicePointer p = pointer(dst);
+        long p = address(dst);
         for (long off = 0; off < n; off += COPY_CHUNK) {
             long len = Math.min(COPY_CHUNK, n - off);
-            Pointer h = Pointer.to(seg.asSlice(base + off, len).asByteBuffer());
-            check(JCudaDriver.cuMemcpyHtoDAsync(p.plus(off), h, len, ctx.stream), op, "cuMemcpyHtoDAsync(" + len + " bytes)");
+            ctx.check(ctx.api.memcpyHtoD(p + off, seg.asSlice(base + off, len), len, ctx.stream), op, "cuMemcpyHtoDAsync(" + len + " bytes)");
         }
         ctx.synchronize(op);  // pageable host memory: the copy must finish before the caller may reuse it
     }
@@ -224,21 +224,14 @@ public final class CudaBackend implements Backend {
             ctx.makeCurrent();
             MemorySegment seg = out.cpuSegment();
             long n = c.byteSize();
-            DevicePointer p = pointer(c);
+            long p = address(c);
             for (long off = 0; off < n; off += COPY_CHUNK) {
                 long len = Math.min(COPY_CHUNK, n - off);
-                check(JCudaDriver.cuMemcpyDtoHAsync(Pointer.to(seg.asSlice(off, len).asByteBuffer()), p.plus(off), len, ctx.stream),
-                        "copy to cpu", "cuMemcpyDtoHAsync(" + len + " bytes)");
+                ctx.check(ctx.api.memcpyDtoH(seg.asSlice(off, len), p + off, len, ctx.stream), "copy to cpu", "cuMemcpyDtoHAsync(" + len + " bytes)");
             }
             ctx.synchronize("copy to cpu of " + x.describe());
             return out;
         }
-    }
-
-    /** A JCuda pointer to a CUDA tensor's first element. */
-    static DevicePointer pointer(Tensor t) {
-        if (!(t.storage() instanceof CudaStorage cs)) throw new IllegalArgumentException(t + " is not a cuda tensor");
-        return cs.pointer().plus(t.offset() * t.dtype().byteSize());
     }
 
     static long address(Tensor t) { return CudaTypes.address(t); }
@@ -257,7 +250,7 @@ public final class CudaBackend implements Backend {
         switch (dtype.byteSize()) {
             case 1 -> {
                 ctx.makeCurrent();
-                check(JCudaDriver.cuMemsetD8Async(pointer(out), (byte) (dtype == DType.BOOL ? (value != 0 ? 1 : 0) : (int) value), n, ctx.stream),
+                ctx.check(ctx.api.memsetD8(a, (byte) (dtype == DType.BOOL ? (value != 0 ? 1 : 0) : (int) value), n, ctx.stream),
                         "full", "cuMemsetD8Async");
             }
             case 2 -> {

@@ -1,11 +1,5 @@
 package dev.diffuse4j.runtime.cuda;
 
-import jcuda.driver.CUgraph;
-import jcuda.driver.CUgraphExec;
-import jcuda.driver.JCudaDriver;
-
-import static dev.diffuse4j.runtime.cuda.CudaDriver.check;
-
 /**
  * A captured sequence of ops (typically one denoising step) that replays with one launch, removing
  * the per-kernel host cost. Created by {@link CudaBackend#capture}; owns a private memory pool that
@@ -24,11 +18,10 @@ public final class CudaGraph implements AutoCloseable {
 
     private final CudaBackend be;
     private final CudaAllocator.GraphPool pool;
-    private final CUgraph graph;
-    private final CUgraphExec exec;
+    private final long graph, exec;
     private boolean closed;
 
-    private CudaGraph(CudaBackend be, CudaAllocator.GraphPool pool, CUgraph graph, CUgraphExec exec) {
+    private CudaGraph(CudaBackend be, CudaAllocator.GraphPool pool, long graph, long exec) {
         this.be = be;
         this.pool = pool;
         this.graph = graph;
@@ -39,13 +32,14 @@ public final class CudaGraph implements AutoCloseable {
         if (be.ctx.syncEachLaunch)
             throw new IllegalStateException("cuda graph capture: turn off -Dd4j.cuda.sync (a stream cannot be synchronised while it is captured)");
         CudaContext ctx = be.ctx;
+        DriverApi api = ctx.api;
         ctx.makeCurrent();
         CudaAllocator.GraphPool pool = new CudaAllocator.GraphPool();
         be.allocator.beginCapture(pool);
-        CUgraph graph = new CUgraph();
+        long[] graph = new long[1];
         boolean capturing = false;
         try {
-            check(JCudaDriver.cuStreamBeginCapture(ctx.stream, CU_STREAM_CAPTURE_MODE_RELAXED), "cuda graph capture", "cuStreamBeginCapture");
+            ctx.check(api.streamBeginCapture(ctx.stream, CU_STREAM_CAPTURE_MODE_RELAXED), "cuda graph capture", "cuStreamBeginCapture");
             capturing = true;
             RuntimeException failure = null;
             try {
@@ -54,21 +48,21 @@ public final class CudaGraph implements AutoCloseable {
                 failure = e;
             }
             capturing = false;
-            int r = JCudaDriver.cuStreamEndCapture(ctx.stream, graph);
+            int r = api.streamEndCapture(ctx.stream, graph);
             if (failure != null) {
-                if (r == 0) JCudaDriver.cuGraphDestroy(graph);
+                if (r == 0) api.graphDestroy(graph[0]);
                 throw failure;
             }
-            check(r, "cuda graph capture", "cuStreamEndCapture (an op in the step is not capturable, e.g. a host copy)");
-            CUgraphExec exec = new CUgraphExec();
-            int ri = JCudaDriver.cuGraphInstantiate(exec, graph, 0L);
+            ctx.check(r, "cuda graph capture", "cuStreamEndCapture (an op in the step is not capturable, e.g. a host copy)");
+            long[] exec = new long[1];
+            int ri = api.graphInstantiate(exec, graph[0]);
             if (ri != 0) {
-                JCudaDriver.cuGraphDestroy(graph);
-                check(ri, "cuda graph capture", "cuGraphInstantiate");
+                api.graphDestroy(graph[0]);
+                ctx.check(ri, "cuda graph capture", "cuGraphInstantiate");
             }
-            return new CudaGraph(be, pool, graph, exec);
+            return new CudaGraph(be, pool, graph[0], exec[0]);
         } catch (RuntimeException e) {
-            if (capturing) JCudaDriver.cuStreamEndCapture(ctx.stream, new CUgraph());
+            if (capturing && api.streamEndCapture(ctx.stream, graph) == 0) api.graphDestroy(graph[0]);
             be.allocator.closePool(pool);
             throw e;
         } finally {
@@ -80,7 +74,7 @@ public final class CudaGraph implements AutoCloseable {
     public void replay() {
         if (closed) throw new IllegalStateException("replay of a closed CUDA graph");
         be.ctx.makeCurrent();
-        check(JCudaDriver.cuGraphLaunch(exec, be.ctx.stream), "cuda graph replay", "cuGraphLaunch");
+        be.ctx.check(be.ctx.api.graphLaunch(exec, be.ctx.stream), "cuda graph replay", "cuGraphLaunch");
         if (be.ctx.syncEachLaunch) be.ctx.synchronize("cuda graph replay");
     }
 
@@ -90,8 +84,8 @@ public final class CudaGraph implements AutoCloseable {
         if (closed) return;
         closed = true;
         be.ctx.synchronize("cuda graph close");
-        JCudaDriver.cuGraphExecDestroy(exec);
-        JCudaDriver.cuGraphDestroy(graph);
+        be.ctx.api.graphExecDestroy(exec);
+        be.ctx.api.graphDestroy(graph);
         be.allocator.closePool(pool);
     }
 }

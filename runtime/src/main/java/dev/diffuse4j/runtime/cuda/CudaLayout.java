@@ -3,7 +3,6 @@ package dev.diffuse4j.runtime.cuda;
 import dev.diffuse4j.runtime.DType;
 import dev.diffuse4j.runtime.Shapes;
 import dev.diffuse4j.runtime.Tensor;
-import jcuda.driver.JCudaDriver;
 
 import java.util.List;
 
@@ -21,8 +20,7 @@ final class CudaLayout {
         if (x.isContiguous()) {
             be.ctx.makeCurrent();
             if (x.byteSize() > 0)
-                CudaDriver.check(JCudaDriver.cuMemcpyDtoDAsync(CudaBackend.pointer(out), CudaBackend.pointer(x), x.byteSize(), be.ctx.stream),
-                        "contiguous", "cuMemcpyDtoDAsync");
+                be.ctx.check(be.ctx.api.memcpyDtoD(address(out), address(x), x.byteSize(), be.ctx.stream), "contiguous", "cuMemcpyDtoDAsync");
         } else {
             copyStrided("contiguous", x, address(out), out.shape(), Shapes.contiguousStrides(out.shape()));
         }

@@ -20,8 +20,6 @@ public final class CudaStorage extends Storage {
         return block.address;
     }
 
-    DevicePointer pointer() { return block.ptr; }
-
     @Override
     protected void free() { allocator.release(block); }
 }

@@ -5,6 +5,13 @@
  * which CUDA-13-only machines lack.
  *
  * <ul>
+ *   <li>Driver: every driver call goes through the package-private {@code DriverApi}: {@code JCudaApi}
+ *       (the only class that imports JCuda) on a GPU, or {@code EmulatedApi} with
+ *       {@code -Dd4j.cuda.emulator=<path of libd4jemu.so>}, the kernels compiled for the host CPU
+ *       (kernels/build-emu.sh): the same backend code runs unchanged on it, right answers without a
+ *       GPU and no GPU timing ({@link dev.diffuse4j.runtime.cuda.CudaBackend#emulated()}; its
+ *       {@code describe()} says EMULATED). The runtime's {@code cuda-emulated} test execution runs
+ *       the CUDA tests that way.</li>
  *   <li>{@link dev.diffuse4j.runtime.cuda.CudaBackend}: the ops, host copies, memory statistics,
  *       graph capture; found through {@code Backends.of(Device.cuda())}
  *       ({@link dev.diffuse4j.runtime.cuda.CudaBackendProvider} in META-INF/services).</li>

@@ -16,7 +16,8 @@ final class CudaTestSupport {
     private CudaTestSupport() {}
 
     /**
-     * The CUDA backend, or aborts the calling test as SKIPPED with the reason (never a silent pass).
+     * The CUDA backend (a GPU's, or the host emulator's under -Dd4j.cuda.emulator), or aborts the
+     * calling test as SKIPPED with the reason (never a silent pass).
      * Launches are checked one by one (d4j.cuda.sync) so a faulting kernel is named.
      */
     static CudaBackend backendOrSkip() {
@@ -25,7 +26,8 @@ final class CudaTestSupport {
             cuda.ctx.syncEachLaunch = !"false".equals(System.getProperty("d4j.cuda.sync"));
             return cuda;
         } catch (CudaUnavailableException e) {
-            Assumptions.abort("skipped: no CUDA device (" + e.reason() + ")");
+            boolean emulator = System.getProperty(CudaDriver.EMULATOR_PROPERTY) != null;
+            Assumptions.abort("skipped: " + (emulator ? e.reason() : "no CUDA device (" + e.reason() + ")"));
             throw e;  // not reached
         }
     }

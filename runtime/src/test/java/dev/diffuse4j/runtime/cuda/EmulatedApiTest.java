@@ -1,0 +1,159 @@
+package dev.diffuse4j.runtime.cuda;
+
+import dev.diffuse4j.runtime.DType;
+import dev.diffuse4j.runtime.Device;
+import dev.diffuse4j.runtime.Scope;
+import dev.diffuse4j.runtime.Tensor;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Random;
+
+import static org.junit.jupiter.api.Assertions.*;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+/**
+ * The host emulator's driver (EmulatedApi) under the backend's own allocator, copies and graph
+ * capture, on a private backend with 64 MiB of device memory. Runs in the cuda-emulated surefire
+ * execution (-Dd4j.cuda.emulator); skipped elsewhere, and where the library was not built.
+ */
+class EmulatedApiTest {
+    private static final long MEMORY = 64L << 20;
+    private final Random rnd = new Random(7);
+    private CudaBackend cuda;
+
+    @BeforeEach
+    void open() {
+        String lib = System.getProperty(CudaDriver.EMULATOR_PROPERTY);
+        assumeTrue(lib != null && !lib.isBlank(), "skipped: runs in the cuda-emulated execution (-D" + CudaDriver.EMULATOR_PROPERTY + ")");
+        assumeTrue(Files.isRegularFile(Path.of(lib)), "skipped: host emulator library not built (" + lib + ")");
+        cuda = new CudaBackend(Device.cuda(), CudaContext.open(EmulatedApi.open(lib, MEMORY), 0));
+        cuda.ctx.syncEachLaunch = true;
+    }
+
+    @Test
+    void saysItIsEmulated() {
+        assertTrue(cuda.emulated());
+        assertTrue(cuda.describe().contains("EMULATED") && cuda.describe().contains(EmulatedApi.DEVICE_NAME), cuda.describe());
+        assertEquals(MEMORY, cuda.ctx.totalMemory);
+        assertEquals(8, cuda.ctx.ccMajor, "sm_80: the sm_90 (wgmma) paths are never chosen");
+        CudaUnavailableException e = assertThrows(CudaUnavailableException.class,
+                () -> cuda.gemmImplementation(CudaBackend.GemmImplementation.CUBLAS));
+        assertTrue(e.getMessage().contains("cuBLAS") && e.getMessage().contains("emulator"), e.getMessage());
+        assertEquals(CudaBackend.GemmImplementation.KERNELS, cuda.gemmImplementation());
+    }
+
+    @Test
+    void outOfMemoryNamesTheSizeAndTheBackendLivesOn() {
+        int mib40 = 40 << 20, mib50 = 50 << 20;
+        Tensor a = cuda.empty(DType.U8, mib40);
+        CudaOutOfMemoryException e = assertThrows(CudaOutOfMemoryException.class, () -> cuda.empty(DType.U8, mib40));
+        assertEquals(mib40, e.requestedBytes());
+        assertTrue(e.getMessage().contains("allocating 40.0 MiB (" + mib40 + " bytes)"), e.getMessage());
+        assertTrue(e.getMessage().contains("tensors hold 40.0 MiB"), e.getMessage());
+        assertTrue(e.getMessage().contains("free of 64.0 MiB"), e.getMessage());
+        assertEquals(mib40, cuda.memoryStats().inUseBytes(), "the failed allocation holds nothing");
+        a.close();
+        // 50 MiB does not fit beside the cached 40 MiB block: the allocator gives its cache back and retries
+        try (Tensor b = cuda.full(DType.U8, 77f, mib50)) {
+            assertEquals(77f, cuda.toCpu(b.slice(0, mib50 - 3, mib50)).getFloat(2));
+            assertEquals(0, cuda.memoryStats().cachedBytes());
+        }
+    }
+
+    @Test
+    void copiesRoundTripBitExactly() {
+        try (Scope s = Scope.open()) {
+            int[] bits = new int[4099];
+            for (int i = 0; i < bits.length; i++) bits[i] = rnd.nextInt();
+            bits[0] = 0x7FC01234;  // a NaN payload survives
+            Tensor host = Tensor.ofInts(bits, bits.length);
+            Tensor dev = cuda.copyFrom(host);
+            Tensor copy = cuda.contiguous(dev);  // device to device
+            assertNotEquals(CudaTypes.address(dev), CudaTypes.address(copy));
+            for (Tensor t : new Tensor[]{dev, copy}) {
+                MemorySegment back = cuda.toCpu(t).cpuSegment();
+                for (int i = 0; i < bits.length; i++) assertEquals(bits[i], back.getAtIndex(ValueLayout.JAVA_INT, i), "element " + i);
+            }
+            MemorySegment bytes = cuda.toCpu(cuda.full(DType.U8, 201f, 333)).cpuSegment();  // a memset
+            for (int i = 0; i < 333; i++) assertEquals((byte) 201, bytes.get(ValueLayout.JAVA_BYTE, i));
+        }
+    }
+
+    @Test
+    void unknownKernelIsNamed() {
+        CudaException e = assertThrows(CudaException.class, () -> cuda.ctx.kernel("copy", "no_such_kernel_e4"));
+        assertTrue(e.getMessage().contains("no_such_kernel_e4") && e.getMessage().contains("CUDA_ERROR_NOT_FOUND"), e.getMessage());
+        assertEquals(500, e.code());
+    }
+
+    @Test
+    void refusedLaunchNamesTheKernelAndTheLibrarysReason() {
+        try (Tensor t = cuda.empty(DType.F32, 16)) {
+            CudaException e = assertThrows(CudaException.class, () -> cuda.ctx.launch("test", cuda.k.get("copy", "fill_e4"), 1, 1, 1, 2048, 0,
+                    CudaTypes.address(t), 16L, 0));
+            assertTrue(e.getMessage().contains("fill_e4") && e.getMessage().contains("block 2048") && e.getMessage().contains("host emulator:"),
+                    e.getMessage());
+        }
+    }
+
+    @Test
+    void graphReplayReExecutesTheRecordedOps() {
+        cuda.ctx.syncEachLaunch = false;
+        int n = 1000;
+        try (Scope s = Scope.open()) {
+            Tensor in = cuda.copyFrom(Tensor.of(randoms(n), n));
+            Tensor dst = cuda.full(DType.F32, 0f, n);
+            Tensor[] out = new Tensor[3];
+            try (CudaGraph g = cuda.capture(() -> {
+                cuda.copyInto(in, dst);                    // a kernel writing a tensor that exists before capture
+                out[0] = Scope.detach(cuda.contiguous(in)); // device-to-device copy
+                out[1] = Scope.detach(cuda.full(DType.F32, 3f, n));
+                out[2] = Scope.detach(cuda.full(DType.U8, 9f, n));  // memset
+            })) {
+                assertArrayEquals(new float[n], cuda.toCpu(dst).toFloatArray(), "capture records, it does not run");
+                for (int replay = 0; replay < 2; replay++) {
+                    float[] fresh = randoms(n);
+                    cuda.copyInto(Tensor.of(fresh, n), in);
+                    cuda.copyInto(Tensor.zeros(DType.F32, n), out[1]);
+                    cuda.copyInto(Tensor.zeros(DType.U8, n), out[2]);
+                    g.replay();
+                    cuda.synchronize();
+                    assertArrayEquals(fresh, cuda.toCpu(dst).toFloatArray(), "replay " + replay + ": kernel");
+                    assertArrayEquals(fresh, cuda.toCpu(out[0]).toFloatArray(), "replay " + replay + ": device copy");
+                    assertEquals(3f, cuda.toCpu(out[1]).getFloat(n - 1), "replay " + replay + ": fill");
+                    assertEquals(9f, cuda.toCpu(out[2]).getFloat(n - 1), "replay " + replay + ": memset");
+                }
+            }
+            for (Tensor t : out) t.close();
+        }
+    }
+
+    @Test
+    void hostCopyDuringCaptureFailsClearly() {
+        cuda.ctx.syncEachLaunch = false;
+        try (Scope s = Scope.open()) {
+            Tensor x = cuda.full(DType.F32, 1f, 8);
+            CudaException toHost = assertThrows(CudaException.class, () -> cuda.capture(() -> cuda.toCpu(x)));
+            assertEquals(900, toHost.code());
+            assertTrue(toHost.getMessage().contains("copy to cpu") && toHost.getMessage().contains("CUDA_ERROR_STREAM_CAPTURE_UNSUPPORTED"),
+                    toHost.getMessage());
+            CudaException toDevice = assertThrows(CudaException.class, () -> cuda.capture(() -> cuda.copyInto(Tensor.zeros(8), x)));
+            assertTrue(toDevice.getMessage().contains("copyInto") && toDevice.getMessage().contains("cuMemcpyHtoDAsync"), toDevice.getMessage());
+            try (CudaGraph g = cuda.capture(() -> cuda.copyInto(cuda.full(DType.F32, 2f, 8), x))) {  // a later capture works
+                g.replay();
+            }
+            assertEquals(2f, cuda.toCpu(x).getFloat(7));
+        }
+    }
+
+    private float[] randoms(int n) {
+        float[] v = new float[n];
+        for (int i = 0; i < n; i++) v[i] = rnd.nextFloat() * 2 - 1;
+        return v;
+    }
+}
