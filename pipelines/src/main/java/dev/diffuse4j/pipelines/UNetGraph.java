@@ -88,6 +88,9 @@ final class UNetGraph implements AutoCloseable {
         }
     }
 
+    /** True once a step has been captured (replays follow). */
+    boolean captured() { return graph != null; }
+
     private static float[] filled(int n, float v) {
         float[] a = new float[n];
         Arrays.fill(a, v);
