@@ -17,8 +17,9 @@ if ! command -v "$cxx" >/dev/null 2>&1; then
   exit 0
 fi
 mkdir -p "$out/gen"
-flags="-std=c++20 -O2 -fPIC -fno-strict-aliasing -I $src -I $emu -include emu.h"
-key=$( { echo "$flags"; $cxx --version | head -1; cat "$0" "$src"/*.cu "$src"/*.cuh "$emu"/*.h "$emu"/emu_lib.cpp; } | sha256sum | cut -c1-64)
+. "$here/emu-flags.sh"
+flags="$(emu_flags "$here") -fPIC"
+key=$( { echo "$flags"; $cxx --version | head -1; cat "$0" "$here/emu-flags.sh" "$src"/*.cu "$src"/*.cuh "$emu"/*.h "$emu"/emu_lib.cpp; } | sha256sum | cut -c1-64)
 if [ -f "$out/libd4jemu.so" ] && [ "$(cat "$out/key" 2>/dev/null)" = "$key" ]; then exit 0; fi
 rm -f "$out/key"
 echo "[kernels] building the host emulator libd4jemu.so"

@@ -10,13 +10,15 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 cxx=${CXX:-g++}
 if ! command -v "$cxx" >/dev/null 2>&1; then echo "[kernels] $cxx not found: emulated kernel tests skipped"; exit 0; fi
+. "$here/emu-flags.sh"
+flags=$(emu_flags "$here")
 out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
 status=0
 for t in "$here"/src/test/emu/${1:-}*_test.cpp; do
   name=$(basename "$t" .cpp)
   echo "== $name"
-  "$cxx" -std=c++20 -O2 -I "$here/src/main/cuda" -I "$here/src/test/emu" -include emu.h -o "$out/$name" "$t"
+  "$cxx" $flags -o "$out/$name" "$t"
   "$out/$name" || status=1
 done
 exit $status

@@ -1,5 +1,6 @@
 // Implicit-GEMM 2-D convolution, NHWC: out[M = B*Ho*Wo, N = Cout] = gather(x)[M, K = kh*kw*Cin] *
-// w[Cout, K]^T + bias (+ beta * residual [M, N]). Any kernel size, stride and padding.
+// w[Cout, K]^T + bias (+ beta * residual [M, N]). Any kernel size, stride and padding. Grid z
+// slices (batch strides sA/sC/sR) take one image each when B*Ho*Wo tiles exceed grid y.
 // conv_tc_<dtype>_<tile> needs Cin % 8 == 0 and 16-byte aligned tensors (every SD conv except the
 // 4-channel stem); conv_simt_<dtype> takes the rest and F32. Launch like gemm.cu.
 #include "gemm.cuh"
@@ -16,7 +17,7 @@ TC_CONV(bf16, bf16, s, 64, 64, 32, 32)
 
 #define SIMT_CONV(T, S)                                                                                   \
     extern "C" __global__ void __launch_bounds__(256) conv_simt_##S(GemmArgs g, ConvArgs c) {            \
-        SimtConvA<T> a{static_cast<const T*>(g.A), c, g.M, g.K};                                          \
+        SimtConvA<T> a{static_cast<const T*>(g.A) + blockIdx.z * g.sA, c, g.M, g.K};                                          \
         simt_gemm_body<T>(g, a);                                                                           \
     }
 SIMT_CONV(float, f32)

@@ -132,12 +132,16 @@ inline void Barrier::arrive_and_wait() {
     while (generation == g) yield();
 }
 
-// Per-warp exchange area of the warp collectives (shuffles, ldmatrix, mma).
+// Per-warp exchange area of the warp collectives (shuffles, ldmatrix, mma). A collective's result
+// that is the same for the whole warp is computed by the first lane past the barrier (`computed`
+// holds the barrier generation it was computed in).
 struct Warp {
     Barrier bar;
     float f[32];
     const void* ptr[32];
-    uint32_t r[32][4];
+    uint32_t r[32][6];
+    float acc[32][4];
+    unsigned computed = ~0u;
 };
 // Per-thread cp.async bookkeeping (emu_tc.h), reset for each block.
 struct PendingCopy { void* dst; unsigned char bytes[16]; };

@@ -49,39 +49,35 @@ template <typename T>
 inline void mma16816(float (&d)[4], const uint32_t (&a)[4], uint32_t b0, uint32_t b1) {
     Warp& w = my_warp();
     unsigned lane = lane_id();
-    w.r[lane][0] = a[0]; w.r[lane][1] = a[1]; w.r[lane][2] = a[2]; w.r[lane][3] = a[3];
-    uint32_t mine_b0 = b0, mine_b1 = b1;
+    for (int i = 0; i < 4; i++) { w.r[lane][i] = a[i]; w.acc[lane][i] = d[i]; }
+    w.r[lane][4] = b0; w.r[lane][5] = b1;
     w.bar.arrive_and_wait();
-    float A[16][16];
-    for (int l = 0; l < 32; l++) {
-        int g = l / 4, t = l % 4;
-        for (int h = 0; h < 2; h++) {
-            A[g][2 * t + h] = widen16<T>(half_of(w.r[l][0], h));
-            A[g + 8][2 * t + h] = widen16<T>(half_of(w.r[l][1], h));
-            A[g][2 * t + 8 + h] = widen16<T>(half_of(w.r[l][2], h));
-            A[g + 8][2 * t + 8 + h] = widen16<T>(half_of(w.r[l][3], h));
+    if (w.computed != w.bar.generation) {  // first lane through: the whole 16x8 tile, into acc
+        w.computed = w.bar.generation;
+        float A[16][16], B[16][8];
+        for (int l = 0; l < 32; l++) {
+            int g = l / 4, t = l % 4;
+            for (int h = 0; h < 2; h++) {
+                A[g][2 * t + h] = widen16<T>(half_of(w.r[l][0], h));
+                A[g + 8][2 * t + h] = widen16<T>(half_of(w.r[l][1], h));
+                A[g][2 * t + 8 + h] = widen16<T>(half_of(w.r[l][2], h));
+                A[g + 8][2 * t + 8 + h] = widen16<T>(half_of(w.r[l][3], h));
+                B[2 * t + h][g] = widen16<T>(half_of(w.r[l][4], h));
+                B[2 * t + 8 + h][g] = widen16<T>(half_of(w.r[l][5], h));
+            }
+        }
+        for (int l = 0; l < 32; l++) {
+            int g = l / 4, t = l % 4;
+            for (int e = 0; e < 4; e++) {
+                int row = g + (e >= 2 ? 8 : 0), col = 2 * t + (e & 1);
+                double s = 0;  // products of 16-bit values are exact in F32; the sum is rounded once here
+                for (int k = 0; k < 16; k++) s += (double)A[row][k] * B[k][col];
+                w.acc[l][e] = (float)((double)w.acc[l][e] + s);
+            }
         }
     }
+    for (int e = 0; e < 4; e++) d[e] = w.acc[lane][e];
     w.bar.arrive_and_wait();
-    // B travels through the same exchange in a second round.
-    w.r[lane][0] = mine_b0; w.r[lane][1] = mine_b1;
-    w.bar.arrive_and_wait();
-    float B[16][8];
-    for (int l = 0; l < 32; l++) {
-        int g = l / 4, t = l % 4;
-        for (int h = 0; h < 2; h++) {
-            B[2 * t + h][g] = widen16<T>(half_of(w.r[l][0], h));
-            B[2 * t + 8 + h][g] = widen16<T>(half_of(w.r[l][1], h));
-        }
-    }
-    w.bar.arrive_and_wait();
-    int g = lane / 4, t = lane % 4;
-    for (int e = 0; e < 4; e++) {
-        int row = g + (e >= 2 ? 8 : 0), col = 2 * t + (e & 1);
-        double s = 0;  // products of 16-bit values are exact in F32; the sum is rounded once here
-        for (int k = 0; k < 16; k++) s += (double)A[row][k] * B[k][col];
-        d[e] = (float)((double)d[e] + s);
-    }
 }
 }  // namespace emu
 

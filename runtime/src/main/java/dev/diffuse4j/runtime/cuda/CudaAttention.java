@@ -65,9 +65,12 @@ final class CudaAttention {
                 throw new IllegalArgumentException("attention on cuda: head dim " + D + " exceeds " + SIMT_MAX_DIM + " for " + t + " (" + q0.describe() + ")");
             int dp = 0;
             if (flash) for (int d : CudaKernels.FLASH_DIMS) if (d >= D) { dp = d; break; }
+            // Q tile + double-buffered K and V tiles; head dim 160 needs 105 KiB, more than sm_86/sm_89 allow (99 KiB).
+            int flashSmem = (64 + 4 * 64) * (dp + 8) * 2;
+            flash &= flashSmem <= be.ctx.maxSmemPerBlock;
             String sfx = CudaTypes.suffix(t);
             CudaContext.Kernel kern = flash ? be.k.get("attention", "flash_" + sfx + "_d" + dp) : be.k.get("attention", "attn_simt_" + sfx);
-            int gx = flash ? (nq + 63) / 64 : (nq + 3) / 4, smem = flash ? (64 + 4 * 64) * (dp + 8) * 2 : 0;
+            int gx = flash ? (nq + 63) / 64 : (nq + 3) / 4, smem = flash ? flashSmem : 0;
 
             Tensor out = be.alloc("attention", t, B, nq, HD);
             Tensor lse = cap >= 0 ? own.add(be.alloc("attention", DType.F32, B, H, nq)) : null;

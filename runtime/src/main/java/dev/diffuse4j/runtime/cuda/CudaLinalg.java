@@ -181,6 +181,9 @@ final class CudaLinalg {
 
     // ---------------------------------------------------------------- conv2d
 
+    /** CUDA's limit on gridDim.y (and z); a test lowers it to exercise the one-image-per-slice launch. */
+    static int gridYLimit = 65535;
+
     Tensor conv2d(Tensor x, Tensor w, Tensor bias, Conv2dParams p, Tensor residual) {
         CudaTypes.requireFloat("conv2d", x);
         if (x.rank() != 4 || w.rank() != 4 || w.dim(3) != x.dim(3))
@@ -203,20 +206,24 @@ final class CudaLinalg {
              Tensor tr = residual == null ? null : be.contiguousAs(residual, t)) {
             be.requireHere(tb);
             if (tb != null) CudaTypes.requireFloat("conv2d bias", tb);
-            byte[] conv = new CStruct(48).i32(Bn).i32(H).i32(W).i32(Cin).i32(Ho).i32(Wo).i32(kh).i32(kw)
-                    .i32(p.strideH()).i32(p.strideW()).i32(p.padTop()).i32(p.padLeft()).bytes();
             boolean tc = CudaTypes.isHalf(t) && Cin % 8 == 0 && address(tx) % 16 == 0 && address(tw) % 16 == 0;
-            byte[] args = gemmArgs(address(tx), K, 1, 0, address(tw), K, 1, K, 0, address(out), N, 0,
-                    CudaTypes.addressOrNull(tr), N, 0, M, N, K, tb, 1f, tr == null ? 0f : 1f);
+            boolean large = tc && tiles(M, N, 128, 1) >= be.ctx.smCount;
+            int bm = large ? 128 : 64;
+            // Output rows go on grid y (at most 65535 tiles). Past that, one image per grid z slice.
+            boolean perImage = (M + bm - 1) / bm > gridYLimit;
+            int rows = perImage ? Ho * Wo : M, slices = perImage ? Bn : 1;
+            if ((rows + bm - 1) / bm > gridYLimit || slices > gridYLimit)
+                throw new IllegalArgumentException("conv2d: output " + out.describe() + " exceeds the launch grid (" + gridYLimit
+                        + " tiles of " + bm + " pixels per image, " + gridYLimit + " images)");
+            byte[] conv = new CStruct(48).i32(perImage ? 1 : Bn).i32(H).i32(W).i32(Cin).i32(Ho).i32(Wo).i32(kh).i32(kw)
+                    .i32(p.strideH()).i32(p.strideW()).i32(p.padTop()).i32(p.padLeft()).bytes();
+            long sx = perImage ? (long) H * W * Cin : 0, sOut = perImage ? (long) Ho * Wo * Cout : 0;
+            byte[] args = gemmArgs(address(tx), K, 1, sx, address(tw), K, 1, K, 0, address(out), N, sOut,
+                    CudaTypes.addressOrNull(tr), N, sOut, rows, N, K, tb, 1f, tr == null ? 0f : 1f);
             String sfx = CudaTypes.suffix(t);
-            if (tc) {
-                boolean large = tiles(M, N, 128, 1) >= be.ctx.smCount;
-                int bm = large ? 128 : 64;
-                be.ctx.launch("conv2d", be.k.get("conv", "conv_tc_" + sfx + (large ? "_l" : "_s")), (N + bm - 1) / bm, (M + bm - 1) / bm, 1,
-                        large ? 256 : 128, large ? 65536 : 32768, args, conv);
-            } else {
-                be.ctx.launch("conv2d", be.k.get("conv", "conv_simt_" + sfx), (N + 63) / 64, (M + 63) / 64, 1, 256, 0, args, conv);
-            }
+            String kernel = tc ? "conv_tc_" + sfx + (large ? "_l" : "_s") : "conv_simt_" + sfx;
+            be.ctx.launch("conv2d", be.k.get("conv", kernel), (N + bm - 1) / bm, (rows + bm - 1) / bm, slices,
+                    tc ? (large ? 256 : 128) : 256, tc ? (large ? 65536 : 32768) : 0, args, conv);
             return out;
         }
     }

@@ -41,7 +41,8 @@ final class EmulatedApi implements DriverApi {
     private static final long DEFAULT_MEMORY = 4L << 30;
     private static final int SUCCESS = 0, INVALID_VALUE = 1, OUT_OF_MEMORY = 2, NOT_FOUND = 500, LAUNCH_FAILED = 719,
             CAPTURE_UNSUPPORTED = 900, CAPTURE_INVALIDATED = 901;
-    private static final int MAX_SMEM_OPTIN = 163840, STATIC_SMEM_LIMIT = 48 * 1024, ALIGN = 256;
+    static final int A100_SMEM_OPTIN = 163840;
+    private static final int STATIC_SMEM_LIMIT = 48 * 1024, ALIGN = 256;
     private static final byte POISON = (byte) 0xA5;
     /** The library runs one launch at a time, whichever api instance asks. */
     private static final Object LIBRARY = new Object();
@@ -57,6 +58,7 @@ final class EmulatedApi implements DriverApi {
     private final Map<String, Long> functionByName = new HashMap<>();
     private final Map<Long, Function> functions = new HashMap<>();
     private final Map<Long, List<IntSupplier>> graphs = new HashMap<>(), execs = new HashMap<>();
+    private final int maxSmemOptin;
     private long nextHandle = 1;
     /** The ops recorded by the capture in progress, or null. */
     private List<IntSupplier> recording;
@@ -65,9 +67,10 @@ final class EmulatedApi implements DriverApi {
     /** A kernel of the library: its name as a C string and the dynamic shared memory it has been allowed. */
     private record Function(String name, MemorySegment cName, int[] smemAllowed) {}
 
-    private EmulatedApi(SymbolLookup lib, String library, long memoryLimit) {
+    private EmulatedApi(SymbolLookup lib, String library, long memoryLimit, int maxSmemOptin) {
         this.library = library;
         this.memoryLimit = memoryLimit;
+        this.maxSmemOptin = maxSmemOptin;
         Linker linker = Linker.nativeLinker();
         has = linker.downcallHandle(find(lib, "d4j_emu_has"), FunctionDescriptor.of(JAVA_INT, ADDRESS));
         launch = linker.downcallHandle(find(lib, "d4j_emu_launch"), FunctionDescriptor.of(JAVA_INT,
@@ -93,11 +96,15 @@ final class EmulatedApi implements DriverApi {
             throw new CudaUnavailableException("-D" + MEMORY_PROPERTY + "=" + mem + " is not a number of bytes", e);
         }
         if (limit <= 0) throw new CudaUnavailableException("-D" + MEMORY_PROPERTY + "=" + mem + " must be positive", null);
-        return open(path, limit);
+        return open(path, limit, A100_SMEM_OPTIN);
     }
 
-    /** Binds the library at {@code path} with {@code memoryLimit} bytes of device memory. */
-    static EmulatedApi open(String path, long memoryLimit) {
+    /**
+     * Binds the library at {@code path} with {@code memoryLimit} bytes of device memory and
+     * {@code maxSmemOptin} bytes of shared memory per block (A100's by default; tests lower it to
+     * stand in for smaller parts, e.g. 101376 on sm_86/sm_89).
+     */
+    static EmulatedApi open(String path, long memoryLimit, int maxSmemOptin) {
         Path p = Path.of(path).toAbsolutePath().normalize();
         if (!Files.isRegularFile(p))
             throw new CudaUnavailableException("host emulator library not built (" + p + " does not exist; "
@@ -108,7 +115,7 @@ final class EmulatedApi implements DriverApi {
         } catch (IllegalArgumentException | IllegalCallerException e) {
             throw new CudaUnavailableException("host emulator library " + p + " cannot be loaded: " + e.getMessage(), e);
         }
-        return new EmulatedApi(lib, p.toString(), memoryLimit);
+        return new EmulatedApi(lib, p.toString(), memoryLimit, maxSmemOptin);
     }
 
     @Override public boolean emulated() { return true; }
@@ -163,7 +170,7 @@ final class EmulatedApi implements DriverApi {
             case 16 -> value[0] = 4;                // CU_DEVICE_ATTRIBUTE_MULTIPROCESSOR_COUNT
             case 75 -> value[0] = 8;                // COMPUTE_CAPABILITY_MAJOR: sm_80, so the sm_90 paths stay off
             case 76 -> value[0] = 0;                // COMPUTE_CAPABILITY_MINOR
-            case 97 -> value[0] = MAX_SMEM_OPTIN;   // MAX_SHARED_MEMORY_PER_BLOCK_OPTIN (A100)
+            case 97 -> value[0] = maxSmemOptin;     // MAX_SHARED_MEMORY_PER_BLOCK_OPTIN
             default -> { return INVALID_VALUE; }
         }
         return SUCCESS;
@@ -224,7 +231,7 @@ final class EmulatedApi implements DriverApi {
     @Override
     public synchronized int funcSetMaxDynamicSharedMemory(long function, int bytes) {
         Function f = functions.get(function);
-        if (f == null || bytes < 0 || bytes > MAX_SMEM_OPTIN) return INVALID_VALUE;
+        if (f == null || bytes < 0 || bytes > maxSmemOptin) return INVALID_VALUE;
         f.smemAllowed()[0] = bytes;
         return SUCCESS;
     }

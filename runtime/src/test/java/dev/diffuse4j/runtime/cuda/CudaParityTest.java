@@ -219,6 +219,24 @@ class CudaParityTest {
                 random(rnd, dt, 2, 32, 32, 64), random(rnd, dt, 128, 3, 3, 64), random(rnd, DType.F32, 128), random(rnd, dt, 2, 32, 32, 128));
     }
 
+    /** Past 65535 row tiles (e.g. an F32 SDXL VAE decode at 1024 px, batch 4) each image gets its own grid z slice. */
+    @ParameterizedTest
+    @EnumSource(value = DType.class, names = {"F32", "F16"})
+    void conv2dSplitsImagesOverGridZPastTheGridYLimit(DType dt) {
+        int saved = CudaLinalg.gridYLimit;
+        CudaLinalg.gridYLimit = 3;  // 3 images of 9x11 pixels need 5 row tiles of 64 together, 2 each alone
+        try {
+            parity("conv 3x3 one image per slice", dt, (b, x) -> b.conv2d(x[0], x[1], x[2], Conv2dParams.of(1, 1), x[3]),
+                    random(rnd, dt, 3, 9, 11, 16), random(rnd, dt, 24, 3, 3, 16), random(rnd, DType.F32, 24), random(rnd, dt, 3, 9, 11, 24));
+            CudaLinalg.gridYLimit = 1;
+            try (Tensor x = cuda.copyFrom(random(rnd, dt, 3, 9, 11, 16)); Tensor w = cuda.copyFrom(random(rnd, dt, 24, 3, 3, 16))) {
+                assertThrows(IllegalArgumentException.class, () -> cuda.conv2d(x, w, null, Conv2dParams.of(1, 1), null), "one image needs 2 tiles");
+            }
+        } finally {
+            CudaLinalg.gridYLimit = saved;
+        }
+    }
+
     @ParameterizedTest
     @EnumSource(value = DType.class, names = {"F32", "F16", "BF16"})
     void cublasGemmPath(DType dt) {

@@ -4,6 +4,8 @@ import dev.diffuse4j.runtime.DType;
 import dev.diffuse4j.runtime.Device;
 import dev.diffuse4j.runtime.Scope;
 import dev.diffuse4j.runtime.Tensor;
+import dev.diffuse4j.runtime.ops.AttentionCall;
+import dev.diffuse4j.runtime.ops.Backends;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
@@ -31,7 +33,7 @@ class EmulatedApiTest {
         String lib = System.getProperty(CudaDriver.EMULATOR_PROPERTY);
         assumeTrue(lib != null && !lib.isBlank(), "skipped: runs in the cuda-emulated execution (-D" + CudaDriver.EMULATOR_PROPERTY + ")");
         assumeTrue(Files.isRegularFile(Path.of(lib)), "skipped: host emulator library not built (" + lib + ")");
-        cuda = new CudaBackend(Device.cuda(), CudaContext.open(EmulatedApi.open(lib, MEMORY), 0));
+        cuda = new CudaBackend(Device.cuda(), CudaContext.open(EmulatedApi.open(lib, MEMORY, EmulatedApi.A100_SMEM_OPTIN), 0));
         cuda.ctx.syncEachLaunch = true;
     }
 
@@ -148,6 +150,22 @@ class EmulatedApiTest {
                 g.replay();
             }
             assertEquals(2f, cuda.toCpu(x).getFloat(7));
+        }
+    }
+
+    /** SD1.5's head dim 160 needs 105 KiB for the flash kernel: parts with 99 KiB (sm_86/sm_89) take the SIMT kernel. */
+    @Test
+    void headDim160FallsBackToCudaCoresWhereSharedMemoryIsSmaller() {
+        CudaBackend sm86 = new CudaBackend(Device.cuda(), CudaContext.open(EmulatedApi.open(System.getProperty(CudaDriver.EMULATOR_PROPERTY),
+                MEMORY, 101376), 0));
+        sm86.ctx.syncEachLaunch = true;
+        try (Scope s = Scope.open()) {
+            Tensor q = CudaTestSupport.random(rnd, DType.F16, 1, 70, 160), k = CudaTestSupport.random(rnd, DType.F16, 1, 77, 160),
+                    v = CudaTestSupport.random(rnd, DType.F16, 1, 77, 160);
+            float[] want = Backends.cpu().attention(AttentionCall.plain(q, k, v, 1)).out().toFloatArray();
+            Tensor got = sm86.attention(AttentionCall.plain(sm86.copyFrom(q), sm86.copyFrom(k), sm86.copyFrom(v), 1)).out();
+            double err = CudaTestSupport.relL2(want, sm86.toCpu(got).toFloatArray());
+            assertTrue(err < CudaTestSupport.tolerance(DType.F16), "relative L2 " + err);
         }
     }
 
