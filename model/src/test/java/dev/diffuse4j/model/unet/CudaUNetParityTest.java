@@ -6,7 +6,6 @@ import dev.diffuse4j.runtime.Device;
 import dev.diffuse4j.runtime.Scope;
 import dev.diffuse4j.runtime.Tensor;
 import dev.diffuse4j.runtime.cuda.CudaBackend;
-import dev.diffuse4j.runtime.ops.Backends;
 import dev.diffuse4j.runtime.ops.Ops;
 import dev.diffuse4j.weights.DeterministicWeights;
 import org.junit.jupiter.api.Assumptions;
@@ -28,13 +27,9 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  */
 class CudaUNetParityTest {
     static Device cudaOrSkip() {
-        try {
-            Backends.of(Device.cuda());
-            return Device.cuda();
-        } catch (RuntimeException e) {
-            Assumptions.abort("skipped: no CUDA device (" + e.getMessage() + ")");
-            throw e;
-        }
+        String why = CudaBackend.unavailableReason();
+        Assumptions.assumeTrue(why == null, () -> "skipped: no CUDA device (" + why + ")");
+        return Device.cuda();
     }
 
     @ParameterizedTest
@@ -55,7 +50,7 @@ class CudaUNetParityTest {
     @CsvSource({"F16, 1e-2", "BF16, 5e-2"})
     void fullSd15UNetOnCudaMatchesTheCpu(DType activations, double bound) {
         Device cuda = cudaOrSkip();
-        Assumptions.assumeFalse(((CudaBackend) Backends.of(cuda)).emulated(),
+        Assumptions.assumeFalse(CudaBackend.get().emulated(),
                 "skipped under the host emulator: a full SD1.5 forward (~1.6 TFLOP at batch 2) is a GPU check");
         UNetConfig c = UNetConfig.SD15;
         try (DeterministicWeights w = new DeterministicWeights(LdmUNetMapping.checkpointTensors(c, LdmUNetMapping.PREFIX));
