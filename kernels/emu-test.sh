@@ -16,7 +16,7 @@ status=0
 for t in "$here"/src/test/emu/${1:-}*_test.cpp; do
   name=$(basename "$t" .cpp)
   echo "== $name"
-  "$cxx" -std=c++20 -O2 -I "$here/src/main/cuda" -I "$here/src/test/emu" -include emu.h -o "$out/$name" "$t"
+  "$cxx" -std=c++20 -O2 -Wno-psabi -I "$here/src/main/cuda" -I "$here/src/test/emu" -include emu.h -o "$out/$name" "$t"
   "$out/$name" || status=1
 done
 exit $status
