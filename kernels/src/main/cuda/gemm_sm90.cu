@@ -54,6 +54,9 @@ static_assert(WGMMA_SMEM_BYTES == 99328, "CudaWgmmaGemm.SMEM_BYTES");
 __device__ __forceinline__ uint32_t sm90_smem(const void* p) { return (uint32_t)__cvta_generic_to_shared(p); }
 
 #ifndef D4J_HOST_EMU
+// The dynamic shared memory, with no alignment of its own (the ring aligns itself to 1024 bytes).
+#define SM90_DYNAMIC_SMEM(name) extern __shared__ unsigned char name[]
+
 // ------------------------------------------------------------------------------ mbarriers
 __device__ __forceinline__ void mbar_init(uint32_t bar, uint32_t count) {
     asm volatile("mbarrier.init.shared::cta.b64 [%0], %1;\n" ::"r"(bar), "r"(count) : "memory");
@@ -151,7 +154,7 @@ template <typename T> __device__ __forceinline__ void store_pair(T* dst, float v
 
 template <typename T>
 __device__ __forceinline__ void wgmma_gemm_body(const CUtensorMap* tmA, const CUtensorMap* tmB, const WgmmaEpilogue& e) {
-    DYNAMIC_SMEM(unsigned char, smem_raw);
+    SM90_DYNAMIC_SMEM(smem_raw);
     __shared__ __align__(8) uint64_t full[WG_STAGES], empty[WG_STAGES];
     // 128B-swizzled tiles must start on a 1024-byte boundary (the swizzle pattern repeats every 8 rows
     // of 128 bytes and the descriptors' base offset is 0).

@@ -21,6 +21,7 @@
 #include <memory>
 
 #define __grid_constant__
+#define SM90_DYNAMIC_SMEM(name) DYNAMIC_SMEM(unsigned char, name)
 
 namespace emu::sm90 {
 
