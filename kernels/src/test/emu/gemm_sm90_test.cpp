@@ -33,7 +33,7 @@ template <typename T> CUtensorMap kmajor_map(const T* base, long rows, long k, l
 struct Case {
     int batch, M, N, K;
     bool broadcastA = false, broadcastB = false;
-    int padA = 0;            // extra elements per row of A (row stride K + padA)
+    int padA = 0, padB = 0;  // extra elements per row of A / B (row strides K + pad), NaN: TMA must not read them
     bool bias = true, residual = true;
     float alpha = 1.f, beta = 1.f;
     bool eager = false;      // TMA copies land at issue instead of when their mbarrier is waited on
@@ -41,16 +41,18 @@ struct Case {
     uint32_t smemOffset = 0; // dynamic shared memory base this far past a 1024-byte boundary
 };
 
-// C[z] = alpha A[zA] B[zB]^T + bias + beta R[z]; A [M, K] (row stride K + padA), B [N, K].
+// C[z] = alpha A[zA] B[zB]^T + bias + beta R[z]; A [M, K] (row stride K + padA), B [N, K] (K + padB).
 template <typename T>
 void gemm(const char* name, void (*kernel)(CUtensorMap, CUtensorMap, WgmmaEpilogue), const Case& c) {
-    const int bA = c.broadcastA ? 1 : c.batch, bB = c.broadcastB ? 1 : c.batch, lda = c.K + c.padA;
-    auto A = rnd<T>((size_t)bA * c.M * lda), B = rnd<T>((size_t)bB * c.N * c.K), R = rnd<T>((size_t)c.batch * c.M * c.N);
+    const int bA = c.broadcastA ? 1 : c.batch, bB = c.broadcastB ? 1 : c.batch, lda = c.K + c.padA, ldb = c.K + c.padB;
+    auto A = rnd<T>((size_t)bA * c.M * lda), B = rnd<T>((size_t)bB * c.N * ldb), R = rnd<T>((size_t)c.batch * c.M * c.N);
+    for (size_t i = 0; i < A.size(); i++) if ((int)(i % lda) >= c.K) A[i] = from_f32<T>(NAN);
+    for (size_t i = 0; i < B.size(); i++) if ((int)(i % ldb) >= c.K) B[i] = from_f32<T>(NAN);
     auto bias = rnd<float>(c.N);
     const size_t outs = (size_t)c.batch * c.M * c.N, canary = 64;
     std::vector<T> C(outs + canary, from_f32<T>(NAN));
     CUtensorMap mapA = kmajor_map(A.data(), c.M, c.K, lda, bA, (long)c.M * lda, WG_BM);
-    CUtensorMap mapB = kmajor_map(B.data(), c.N, c.K, c.K, bB, (long)c.N * c.K, WG_BN);
+    CUtensorMap mapB = kmajor_map(B.data(), c.N, c.K, ldb, bB, (long)c.N * ldb, WG_BN);
     const long long sC = (long long)c.M * c.N;
     WgmmaEpilogue e{C.data(), c.bias ? bias.data() : nullptr, c.residual ? R.data() : nullptr, c.N, c.N, sC, c.residual ? sC : 0,
                     c.M, c.N, c.K, c.bias ? D_F32 : D_NONE, c.alpha, c.residual ? c.beta : 0.f, bA, bB};
@@ -62,10 +64,10 @@ void gemm(const char* name, void (*kernel)(CUtensorMap, CUtensorMap, WgmmaEpilog
     std::vector<double> ref(outs);
     for (int z = 0; z < c.batch; z++) {
         const T* a = A.data() + (size_t)(c.broadcastA ? 0 : z) * c.M * lda;
-        const T* b = B.data() + (size_t)(c.broadcastB ? 0 : z) * c.N * c.K;
+        const T* b = B.data() + (size_t)(c.broadcastB ? 0 : z) * c.N * ldb;
         for (int m = 0; m < c.M; m++) for (int n = 0; n < c.N; n++) {
             double s = 0;
-            for (int k = 0; k < c.K; k++) s += (double)to_f32(a[(size_t)m * lda + k]) * to_f32(b[(size_t)n * c.K + k]);
+            for (int k = 0; k < c.K; k++) s += (double)to_f32(a[(size_t)m * lda + k]) * to_f32(b[(size_t)n * ldb + k]);
             size_t i = ((size_t)z * c.M + m) * c.N + n;
             ref[i] = c.alpha * s + (c.bias ? bias[n] : 0.) + (c.residual ? c.beta * to_f32(R[i]) : 0.);
         }
@@ -75,7 +77,7 @@ void gemm(const char* name, void (*kernel)(CUtensorMap, CUtensorMap, WgmmaEpilog
     for (size_t i = outs; i < C.size(); i++) canaryIntact &= std::isnan(to_f32(C[i]));
     char what[200];
     snprintf(what, sizeof what, "%s batch %d%s%s %dx%dx%d%s%s%s%s%s", name, c.batch, c.broadcastA ? " (A shared)" : "", c.broadcastB ? " (B shared)" : "",
-             c.M, c.N, c.K, c.padA ? " lda+pad" : "", c.residual ? " +R" : "", c.eager ? " tma-eager" : "", c.reverse ? " reverse" : "", c.smemOffset ? " smem+off" : "");
+             c.M, c.N, c.K, c.padA || c.padB ? " padded rows" : "", c.residual ? " +R" : "", c.eager ? " tma-eager" : "", c.reverse ? " reverse" : "", c.smemOffset ? " smem+off" : "");
     report(what, canaryIntact ? relerr(ref, got) : 1e9, tol<T>());
 }
 
@@ -92,6 +94,9 @@ int main() {
     Case padded{3, 64, 130, 136};   // shared A with padded rows, dynamic shared memory not 1024-aligned
     padded.broadcastA = true, padded.padA = 8, padded.alpha = -1.f, padded.beta = 2.f, padded.smemOffset = 0x80;
     gemm<f16>("gemm_wgmma_f16_nt", gemm_wgmma_f16_nt, padded);
+    Case odd{2, 100, 72, 100};      // K not a multiple of 8 (rows padded to 16 bytes), both operands batched
+    odd.padA = 4, odd.padB = 12, odd.alpha = 0.5f;
+    gemm<bf16>("gemm_wgmma_bf16_nt", gemm_wgmma_bf16_nt, odd);
     Case eager = laps;              // copies landing as early as possible, the producer acting between consumer steps
     eager.eager = true, eager.reverse = true, eager.M = 140, eager.K = 392;
     gemm<f16>("gemm_wgmma_f16_nt", gemm_wgmma_f16_nt, eager);
