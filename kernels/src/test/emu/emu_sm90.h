@@ -113,7 +113,7 @@ inline void mbar_arrive_on(uint32_t a) {
     mbar_store(a, m);
 }
 inline void mbar_tx(uint32_t a, int32_t bytes) {
-    Mbar m = mbar_load(a);  // (land() calls this for complete_tx; expect_tx lands first through the arrive that follows it)
+    Mbar m = mbar_load(a);  // expect_tx (bytes > 0) or, from land(), complete_tx (bytes < 0)
     if (m.expected == 0) trap("emu_sm90: transaction on an mbarrier that was never initialised");
     m.tx += bytes;
     mbar_store(a, m);
