@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Builds libd4jemu.so: every kernels/src/main/cuda/*.cu module except gemm_sm90 (wgmma/TMA are not
-# emulated) compiled by g++ for the host with src/test/emu/emu.h, one translation unit per module
+# Builds libd4jemu.so: every kernels/src/main/cuda/*.cu module except gemm_sm90 (its tensor maps
+# come from the driver's cuTensorMapEncodeTiled, which the Java backend cannot reach under the
+# emulator; src/test/emu/gemm_sm90_test.cpp runs that kernel on the emulator instead) compiled by g++ for the host with src/test/emu/emu.h, one translation unit per module
 # that registers its extern "C" kernels by name (emu_lib.h). The Java backend runs on it under
 # -Dd4j.cuda.emulator=<OUT_DIR>/libd4jemu.so; the runtime's `cuda-emulated` test execution does so.
 # Without g++ the build goes on and those tests report themselves skipped.

@@ -17,6 +17,7 @@
 // wgmma and the tensor-map copies exist only on sm_90a: other targets compile a body that traps
 // (the host launches these kernels only on compute capability 9.0). tools/wgmma_replay.py replays
 // the tile maths (swizzled TMA boxes, descriptors, fragments, epilogue) in numpy: keep it in step.
+// The kernel itself runs on the host emulator (src/test/emu/emu_sm90.h, gemm_sm90_test.cpp).
 #include <cuda.h>
 #include "mma.cuh"  // pack2; common.cuh
 
@@ -42,14 +43,26 @@ constexpr int WG_STAGE_BYTES = WG_A_BYTES + WG_B_BYTES;
 constexpr int WGMMA_SMEM_BYTES = WG_STAGES * WG_STAGE_BYTES + 1024;  // + slack to align the ring to 1024 B
 static_assert(WGMMA_SMEM_BYTES == 99328, "CudaWgmmaGemm.SMEM_BYTES");
 
-#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900 && defined(__CUDA_ARCH_FEAT_SM90_ALL)
+// The host emulator (D4J_HOST_EMU, kernels/src/test/emu) compiles the real body with emulated twins
+// of the asm wrappers (emu_sm90.h).
+#if defined(D4J_HOST_EMU) || (defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900 && defined(__CUDA_ARCH_FEAT_SM90_ALL))
+
+#ifdef D4J_HOST_EMU
+#include "emu_sm90.h"
+#endif
 
 __device__ __forceinline__ uint32_t sm90_smem(const void* p) { return (uint32_t)__cvta_generic_to_shared(p); }
+
+#ifndef D4J_HOST_EMU
+// The dynamic shared memory, with no alignment of its own (the ring aligns itself to 1024 bytes).
+#define SM90_DYNAMIC_SMEM(name) extern __shared__ unsigned char name[]
 
 // ------------------------------------------------------------------------------ mbarriers
 __device__ __forceinline__ void mbar_init(uint32_t bar, uint32_t count) {
     asm volatile("mbarrier.init.shared::cta.b64 [%0], %1;\n" ::"r"(bar), "r"(count) : "memory");
 }
+// Makes the initialisations visible to the copy engine (and the rest of the cluster).
+__device__ __forceinline__ void mbar_init_fence() { asm volatile("fence.mbarrier_init.release.cluster;\n" ::: "memory"); }
 __device__ __forceinline__ void mbar_arrive(uint32_t bar) {
     asm volatile("mbarrier.arrive.shared::cta.b64 _, [%0];\n" ::"r"(bar) : "memory");
 }
@@ -57,21 +70,12 @@ __device__ __forceinline__ void mbar_arrive(uint32_t bar) {
 __device__ __forceinline__ void mbar_arrive_expect_tx(uint32_t bar, uint32_t bytes) {
     asm volatile("mbarrier.arrive.expect_tx.shared::cta.b64 _, [%0], %1;\n" ::"r"(bar), "r"(bytes) : "memory");
 }
-// Spins until the phase with the given parity has completed. A fresh barrier is in phase 0, so
-// waiting for parity 1 returns at once (how the producer finds every stage free on its first lap).
-// No block waits seconds for its own copies or MMAs: after ~2^34 cycles (about 10 s) a wait traps,
-// so a pipeline bug surfaces as a launch error naming the kernel instead of a hung GPU.
-__device__ __forceinline__ void mbar_wait(uint32_t bar, uint32_t parity) {
+// Whether the phase with the given parity has completed (may suspend the thread for a while first).
+__device__ __forceinline__ bool mbar_try_wait(uint32_t bar, uint32_t parity) {
     uint32_t done;
-    long long t0 = -1;
-    for (;;) {
-        asm volatile("{\n.reg .pred p;\nmbarrier.try_wait.parity.shared::cta.b64 p, [%1], %2;\nselp.u32 %0, 1, 0, p;\n}\n"
-                     : "=r"(done) : "r"(bar), "r"(parity) : "memory");
-        if (done) return;
-        long long t = clock64();
-        if (t0 < 0) t0 = t;
-        else if (t - t0 > (1ll << 34)) __trap();
-    }
+    asm volatile("{\n.reg .pred p;\nmbarrier.try_wait.parity.shared::cta.b64 p, [%1], %2;\nselp.u32 %0, 1, 0, p;\n}\n"
+                 : "=r"(done) : "r"(bar), "r"(parity) : "memory");
+    return done != 0;
 }
 
 // ------------------------------------------------------------------------------ TMA
@@ -84,14 +88,6 @@ __device__ __forceinline__ void tma_prefetch_map(const CUtensorMap* map) {
 }
 
 // ------------------------------------------------------------------------------ wgmma
-// Shared-memory matrix descriptor of a K-major tile whose 128-byte rows were written with the
-// 128B swizzle: start address >> 4 in bits 0-13, leading byte offset (unused by swizzled K-major
-// layouts, 1) in 16-29, stride byte offset 1024 >> 4 (from one 8-row swizzle atom to the next) in
-// 32-45, base offset 0 (the ring is 1024-byte aligned) in 49-51, layout 1 = 128B swizzle in 62-63.
-__device__ __forceinline__ uint64_t sw128_kmajor_desc(uint32_t saddr) {
-    return (uint64_t)((saddr & 0x3FFFF) >> 4) | (1ull << 16) | ((uint64_t)(1024 >> 4) << 32) | (1ull << 62);
-}
-
 __device__ __forceinline__ void wgmma_fence() { asm volatile("wgmma.fence.sync.aligned;\n" ::: "memory"); }
 __device__ __forceinline__ void wgmma_commit() { asm volatile("wgmma.commit_group.sync.aligned;\n" ::: "memory"); }
 template <int N> __device__ __forceinline__ void wgmma_wait() { asm volatile("wgmma.wait_group.sync.aligned %0;\n" ::"n"(N) : "memory"); }
@@ -123,6 +119,29 @@ template <> __device__ __forceinline__ void wgmma_m64n128k16<bf16>(float (&d)[64
                  "wgmma.mma_async.sync.aligned.m64n128k16.f32.bf16.bf16 " WG_REGS64 ", %64, %65, p, 1, 1, 0, 0;\n}\n"
                  : WG_ACC64 : "l"(da), "l"(db), "n"(1));
 }
+#endif  // !D4J_HOST_EMU
+
+// Spins until the phase with the given parity has completed. A fresh barrier is in phase 0, so
+// waiting for parity 1 returns at once (how the producer finds every stage free on its first lap).
+// No block waits seconds for its own copies or MMAs: after ~2^34 cycles (about 10 s) a wait traps,
+// so a pipeline bug surfaces as a launch error naming the kernel instead of a hung GPU.
+__device__ __forceinline__ void mbar_wait(uint32_t bar, uint32_t parity) {
+    long long t0 = -1;
+    for (;;) {
+        if (mbar_try_wait(bar, parity)) return;
+        long long t = clock64();
+        if (t0 < 0) t0 = t;
+        else if (t - t0 > (1ll << 34)) __trap();
+    }
+}
+
+// Shared-memory matrix descriptor of a K-major tile whose 128-byte rows were written with the
+// 128B swizzle: start address >> 4 in bits 0-13, leading byte offset (unused by swizzled K-major
+// layouts, 1) in 16-29, stride byte offset 1024 >> 4 (from one 8-row swizzle atom to the next) in
+// 32-45, base offset 0 (the ring is 1024-byte aligned) in 49-51, layout 1 = 128B swizzle in 62-63.
+__device__ __forceinline__ uint64_t sw128_kmajor_desc(uint32_t saddr) {
+    return (uint64_t)((saddr & 0x3FFFF) >> 4) | (1ull << 16) | ((uint64_t)(1024 >> 4) << 32) | (1ull << 62);
+}
 
 template <typename T> __device__ __forceinline__ void store_pair(T* dst, float v0, float v1, bool second) {
     if (second && (reinterpret_cast<uintptr_t>(dst) & 3) == 0) {
@@ -135,7 +154,7 @@ template <typename T> __device__ __forceinline__ void store_pair(T* dst, float v
 
 template <typename T>
 __device__ __forceinline__ void wgmma_gemm_body(const CUtensorMap* tmA, const CUtensorMap* tmB, const WgmmaEpilogue& e) {
-    extern __shared__ unsigned char smem_raw[];
+    SM90_DYNAMIC_SMEM(smem_raw);
     __shared__ __align__(8) uint64_t full[WG_STAGES], empty[WG_STAGES];
     // 128B-swizzled tiles must start on a 1024-byte boundary (the swizzle pattern repeats every 8 rows
     // of 128 bytes and the descriptors' base offset is 0).
@@ -150,7 +169,7 @@ __device__ __forceinline__ void wgmma_gemm_body(const CUtensorMap* tmA, const CU
             mbar_init(sm90_smem(&full[s]), 1);                   // the producer's arrive_expect_tx
             mbar_init(sm90_smem(&empty[s]), WG_CONSUMER_WARPS);  // one arrive per consumer warp
         }
-        asm volatile("fence.mbarrier_init.release.cluster;\n" ::: "memory");
+        mbar_init_fence();
     }
     __syncthreads();
 

@@ -39,7 +39,7 @@ inline dim3 threadIdx, blockIdx, blockDim, gridDim;
 #define __maxnreg__(n)
 #define __restrict__
 #define __shared__ static
-#define __align__(n) alignas(n)
+#define __align__(n) __attribute__((aligned(n)))  // GNU form: valid among the decl-specifiers, as in CUDA
 #define DYNAMIC_SMEM(T, name) T* name = reinterpret_cast<T*>(emu::dynamic_smem)
 
 inline float rsqrtf(float x) { return 1.f / std::sqrt(x); }
@@ -49,7 +49,11 @@ inline float __fdiv_rn(float a, float b) { return a / b; }
 inline float __int_as_float(int i) { float f; std::memcpy(&f, &i, 4); return f; }
 
 namespace emu {
-inline unsigned char* dynamic_smem;
+inline unsigned char* dynamic_smem;  // 1024-byte aligned (the largest alignment a kernel asks of it: 128B swizzle atoms)
+inline size_t dynamic_smem_bytes;
+// Called at the start of every block, after the block's own state is reset (emu_sm90.h resets its
+// mbarrier, TMA and wgmma bookkeeping here).
+inline std::vector<void (*)()> block_start_hooks;
 inline std::string failure;  // set when a block cannot finish (deadlock, trap)
 
 // Context switch between fibers. On x86-64 a few instructions that save the callee-saved registers
@@ -113,6 +117,9 @@ inline Context scheduler;
 inline std::vector<Fiber> fibers;
 inline Fiber* running;
 inline unsigned long long progress;  // bumped by every barrier arrival and thread exit
+// Round-robin order: thread 0 first (default) or last (D4J_EMU_SCHEDULE=reverse, or set by a test),
+// which lets the highest threads (e.g. a producer warp) act between the others' steps.
+inline bool schedule_reverse = [] { const char* e = std::getenv("D4J_EMU_SCHEDULE"); return e && std::strcmp(e, "reverse") == 0; }();
 
 // Cooperative barrier over `expected` live threads; exits lower `expected` (see Block::exit).
 struct Barrier {
@@ -172,8 +179,9 @@ inline bool run_grid(dim3 grid, unsigned threads, size_t smem, const std::functi
     gridDim = grid;
     blockDim = dim3{threads, 1, 1};
     static std::vector<unsigned char> smem_buf;
-    smem_buf.assign(smem + 128, 0);
-    dynamic_smem = reinterpret_cast<unsigned char*>((reinterpret_cast<uintptr_t>(smem_buf.data()) + 127) & ~uintptr_t(127));
+    smem_buf.assign(smem + 1024, 0);
+    dynamic_smem = reinterpret_cast<unsigned char*>((reinterpret_cast<uintptr_t>(smem_buf.data()) + 1023) & ~uintptr_t(1023));
+    dynamic_smem_bytes = smem;
     if (fibers.size() < threads) {
         size_t old = fibers.size();
         fibers.resize(threads);
@@ -192,6 +200,7 @@ inline bool run_grid(dim3 grid, unsigned threads, size_t smem, const std::functi
         cp_async_state.assign(threads, CpAsyncState{});
         for (unsigned w = 0; w < nwarps; w++) warps[w].bar.expected = (int)std::min(32u, threads - 32 * w);
         blockIdx = dim3{x, y, z};
+        for (auto hook : block_start_hooks) hook();
         for (unsigned t = 0; t < threads; t++) {
             Fiber& f = fibers[t];
             f.done = false;
@@ -201,7 +210,8 @@ inline bool run_grid(dim3 grid, unsigned threads, size_t smem, const std::functi
         while (live > 0) {
             unsigned long long before = progress;
             live = 0;
-            for (unsigned t = 0; t < threads; t++) {
+            for (unsigned i = 0; i < threads; i++) {
+                const unsigned t = schedule_reverse ? threads - 1 - i : i;
                 Fiber& f = fibers[t];
                 if (f.done) continue;
                 running = &f;

@@ -1,0 +1,356 @@
+// Host emulation of the sm_90a building blocks of gemm_sm90.cu (its thin asm wrappers), written from
+// the PTX ISA and the toolkit's cuda.h, not from the kernel: the shared-memory window, mbarriers,
+// cp.async.bulk.tensor with the 128-byte swizzle, and wgmma.mma_async with shared-memory matrix
+// descriptors. Included by gemm_sm90.cu under D4J_HOST_EMU in place of the asm.
+//
+// Timing model (the orders that expose pipeline bugs):
+// - TMA copies read global memory at issue. By default they land in shared memory (and count
+//   their bytes down on their mbarrier) as late as possible: when a thread waits on that mbarrier
+//   and the phase cannot complete without them, or before another operation on that mbarrier. A
+//   stage read before its `full` phase completed (or after a phase that completed early, on too few
+//   expected bytes) holds the poison or the previous lap's data. D4J_EMU_TMA=eager (or
+//   emu::sm90::tma_eager) lands them at issue instead: a stage is overwritten as early as possible.
+// - wgmma.mma_async reads its shared-memory operands at issue, at the first thread's
+//   wgmma.wait_group that retires it and at the last one's; a difference (the stage was refilled
+//   while the MMA was in flight) is reported as a failure. The accumulators change only at
+//   retirement, as the PTX allows. emu's reverse schedule (D4J_EMU_SCHEDULE=reverse) runs the
+//   producer warp between the consumers' steps, which is when such a refill happens.
+#pragma once
+#include <cuda.h>  // the stand-in of src/test/emu: CUtensorMap
+#include <deque>
+#include <memory>
+
+#define __grid_constant__
+#define SM90_DYNAMIC_SMEM(name) DYNAMIC_SMEM(unsigned char, name)
+
+namespace emu::sm90 {
+
+// ------------------------------------------------------------------------------ shared window
+// Kernels name shared memory by 32-bit shared-window addresses (__cvta_generic_to_shared), and
+// matrix descriptors keep only address bits 4-17 ("matrix-descriptor-encode(x) = (x & 0x3FFFF) >> 4").
+// The emulated window lies below 2^18:
+//   [0x1000, 0x5000)            static __shared__ objects, mapped by 4 KiB host page on first use
+//   [0x5000 + dynamic_offset..)  the dynamic shared memory (0x5000 is 1024-byte aligned)
+// Swizzles are computed on these window addresses, as the hardware computes them on real ones.
+constexpr uint32_t STATIC_BASE = 0x1000, PAGE = 0x1000, STATIC_PAGES = 4, DYNAMIC_BASE = STATIC_BASE + STATIC_PAGES * PAGE;
+inline uint32_t dynamic_offset = 0;  // tests may misalign the dynamic base (a multiple of 16, below 1024)
+inline uintptr_t static_pages[STATIC_PAGES];  // the host page behind each window page, 0 = free
+
+inline uint32_t dynamic_base() { return DYNAMIC_BASE + dynamic_offset; }
+
+inline uint32_t to_shared(const void* p) {
+    const uintptr_t h = reinterpret_cast<uintptr_t>(p), d = reinterpret_cast<uintptr_t>(dynamic_smem);
+    if (d && h >= d && h < d + dynamic_smem_bytes) return dynamic_base() + uint32_t(h - d);
+    const uintptr_t page = h & ~uintptr_t(PAGE - 1);
+    for (uint32_t i = 0; i < STATIC_PAGES; i++)
+        if (static_pages[i] == page) return STATIC_BASE + i * PAGE + uint32_t(h - page);
+    // A new page: next to its host neighbour's window page when free, so nearby objects keep their distances.
+    int slot = -1;
+    for (uint32_t i = 0; i < STATIC_PAGES && slot < 0; i++) {
+        if (static_pages[i] == page - PAGE && i + 1 < STATIC_PAGES && !static_pages[i + 1]) slot = int(i + 1);
+        if (static_pages[i] == page + PAGE && i > 0 && !static_pages[i - 1]) slot = int(i - 1);
+    }
+    for (uint32_t i = 0; i < STATIC_PAGES && slot < 0; i++)
+        if (!static_pages[i]) slot = int(i);
+    if (slot < 0) trap("emu_sm90: static __shared__ objects span more pages than the emulated shared window holds");
+    static_pages[slot] = page;
+    return STATIC_BASE + uint32_t(slot) * PAGE + uint32_t(h - page);
+}
+
+// The host bytes behind `bytes` bytes at shared address `a`; a failure outside the window.
+inline unsigned char* host(uint32_t a, uint32_t bytes) {
+    if (a >= dynamic_base() && uint64_t(a) + bytes <= uint64_t(dynamic_base()) + dynamic_smem_bytes) return dynamic_smem + (a - dynamic_base());
+    if (a >= STATIC_BASE && a < DYNAMIC_BASE) {
+        uint32_t i = (a - STATIC_BASE) / PAGE, off = (a - STATIC_BASE) % PAGE;
+        if (static_pages[i] && off + bytes <= PAGE) return reinterpret_cast<unsigned char*>(static_pages[i] + off);
+    }
+    static char msg[160];
+    snprintf(msg, sizeof msg, "emu_sm90: shared address 0x%x (%u bytes) is outside the shared memory of the block", a, bytes);
+    trap(msg);
+}
+
+// 128-byte swizzle: the 16-byte chunk index within each 128-byte row (address bits 4-6) is XORed
+// with the row index within the 1024-byte pattern (bits 7-9). cuda.h: "Swizzle 16B chunks within
+// 128B span"; PTX: the pattern repeats on 1024-byte boundaries (matrix descriptor base offset 0).
+inline uint32_t swizzle128(uint32_t a) { return a ^ (((a >> 7) & 7u) << 4); }
+
+// ------------------------------------------------------------------------------ mbarrier
+// State of the 64-bit object (PTX "mbarrier"): current phase parity, pending arrivals of the phase,
+// expected arrival count (init), tx-count. A phase completes when the pending arrivals and the
+// tx-count are both zero; then the parity flips and the pending count is reloaded. Kept in the
+// object's own 8 bytes: bits 0-20 pending, 21-41 expected, 42-62 tx-count (two's complement), 63 parity.
+struct Mbar {
+    uint32_t pending, expected, phase;
+    int32_t tx;
+};
+constexpr int32_t TX_LIMIT = (1 << 20) - 1;  // PTX: tx-count range [-(2^20 - 1), 2^20 - 1]
+inline uint64_t* mbar_word(uint32_t a) {
+    if (a % 8) trap("emu_sm90: mbarrier object not 8-byte aligned");
+    return reinterpret_cast<uint64_t*>(host(a, 8));
+}
+inline Mbar mbar_load(uint32_t a) {
+    uint64_t w = *mbar_word(a);
+    int32_t tx = int32_t((w >> 42) & 0x1FFFFF);
+    if (tx & 0x100000) tx -= 0x200000;
+    return Mbar{uint32_t(w & 0x1FFFFF), uint32_t((w >> 21) & 0x1FFFFF), uint32_t(w >> 63), tx};
+}
+inline void mbar_store(uint32_t a, Mbar m) {
+    if (m.tx > TX_LIMIT || m.tx < -TX_LIMIT) trap("emu_sm90: mbarrier tx-count out of range");
+    if (m.pending == 0 && m.tx == 0) {  // phase complete
+        m.phase ^= 1;
+        m.pending = m.expected;
+    }
+    *mbar_word(a) = uint64_t(m.pending) | (uint64_t(m.expected) << 21) | (uint64_t(uint32_t(m.tx) & 0x1FFFFF) << 42) | (uint64_t(m.phase) << 63);
+    progress++;
+}
+inline void land_copies_of(uint32_t bar);
+inline void mbar_arrive_on(uint32_t a) {
+    land_copies_of(a);  // copies in flight complete before another operation on their barrier (the benign order)
+    Mbar m = mbar_load(a);
+    if (m.expected == 0) trap("emu_sm90: arrive on an mbarrier that was never initialised");
+    if (m.pending == 0) trap("emu_sm90: more arrivals than the mbarrier phase expects");
+    m.pending--;
+    mbar_store(a, m);
+}
+inline void mbar_tx(uint32_t a, int32_t bytes) {
+    Mbar m = mbar_load(a);  // expect_tx (bytes > 0) or, from land(), complete_tx (bytes < 0)
+    if (m.expected == 0) trap("emu_sm90: transaction on an mbarrier that was never initialised");
+    m.tx += bytes;
+    mbar_store(a, m);
+}
+
+// ------------------------------------------------------------------------------ TMA
+inline bool tma_eager = [] { const char* e = std::getenv("D4J_EMU_TMA"); return e && std::strcmp(e, "eager") == 0; }();
+struct Copy {
+    uint32_t dst, bar;
+    std::vector<unsigned char> box;  // the box in shared-memory order before the swizzle
+};
+inline std::deque<Copy> copies_in_flight;
+
+inline void land(const Copy& c) {
+    for (uint32_t o = 0; o < c.box.size(); o += 16) std::memcpy(host(swizzle128(c.dst + o), 16), c.box.data() + o, 16);
+    mbar_tx(c.bar, -int32_t(c.box.size()));  // complete_tx: the bytes of the whole box, zero-filled ones included
+}
+// Lands the copies in flight that complete_tx on `bar` (oldest first).
+inline void land_copies_of(uint32_t bar) {
+    for (auto it = copies_in_flight.begin(); it != copies_in_flight.end();) {
+        if (it->bar == bar) { Copy c = std::move(*it); it = copies_in_flight.erase(it); land(c); }
+        else ++it;
+    }
+}
+
+// cp.async.bulk.tensor.3d.shared::cluster.global.tile.mbarrier::complete_tx::bytes: the box at
+// coordinates {c0, c1, c2} (dimension 0 innermost) is written densely, box row after box row, at
+// dst, 128-byte swizzled; elements outside the tensor read as zero (OOB fill NONE).
+inline void tma_load(uint32_t dst, const CUtensorMap* map, const int (&c)[3], uint32_t bar) {
+    if (!map || map->rank != 3) trap("emu_sm90: cp.async.bulk.tensor.3d with a tensor map that is not of rank 3");
+    if (map->swizzle != CU_TENSOR_MAP_SWIZZLE_128B || map->box[0] * map->elemBytes != 128)
+        trap("emu_sm90: only tensor maps with the 128-byte swizzle and 128-byte box rows are emulated");
+    if (map->oobFill != CU_TENSOR_MAP_FLOAT_OOB_FILL_NONE) trap("emu_sm90: only zero out-of-bounds fill is emulated");
+    if (dst % 128) trap("emu_sm90: cp.async.bulk.tensor destination not 128-byte aligned");
+    const uint32_t es = map->elemBytes, b0 = map->box[0], b1 = map->box[1], b2 = map->box[2];
+    Copy cp{dst, bar, std::vector<unsigned char>(size_t(b0) * b1 * b2 * es, 0)};
+    for (uint32_t i2 = 0; i2 < b2; i2++) for (uint32_t i1 = 0; i1 < b1; i1++) for (uint32_t i0 = 0; i0 < b0; i0++) {
+        const int64_t x0 = int64_t(c[0]) + i0, x1 = int64_t(c[1]) + i1, x2 = int64_t(c[2]) + i2;
+        if (x0 < 0 || x1 < 0 || x2 < 0 || uint64_t(x0) >= map->dim[0] || uint64_t(x1) >= map->dim[1] || uint64_t(x2) >= map->dim[2]) continue;
+        std::memcpy(cp.box.data() + ((size_t(i2) * b1 + i1) * b0 + i0) * es,
+                    map->global + x0 * map->stride[0] + x1 * map->stride[1] + x2 * map->stride[2], es);
+    }
+    host(dst, uint32_t(cp.box.size()));  // the whole destination lies in shared memory
+    progress++;
+    if (tma_eager) land(cp);
+    else copies_in_flight.push_back(std::move(cp));
+}
+
+// ------------------------------------------------------------------------------ wgmma
+// Shared-memory matrix descriptor (PTX "Matrix Descriptor Format"): bits 0-13 start address >> 4,
+// 16-29 leading dimension byte offset >> 4 (unused by swizzled K-major layouts), 32-45 stride
+// dimension byte offset >> 4, 49-51 base offset, 62-63 swizzle mode (1 = 128-byte).
+// K-major with the 128-byte swizzle (canonical layout ((8,m),(T,2k)):((8T,SBO),(1,T)), T = 16
+// bytes): element (row, k) of 16 bits is at start + (row / 8) * SBO + (row % 8) * 128 + 2k before
+// the swizzle, which then applies to that address.
+struct Desc {
+    uint32_t start, sbo;
+};
+// PTX: the base offset is 0 when the swizzle pattern starts on a 1024-byte boundary, else
+// (pattern start >> 7) & 7. The emulator takes the pattern to start at the 128-byte row of the
+// start address and applies the swizzle on address bits, so it requires a start address in the
+// first row of a 1024-byte atom (+ 16-byte steps along K) with base offset 0.
+inline Desc decode(uint64_t d) {
+    if ((d >> 62) != 1) trap("emu_sm90: only 128-byte swizzled wgmma operands are emulated");
+    if (((d >> 49) & 7) != 0) trap("emu_sm90: a non-zero matrix base offset is not emulated");
+    Desc r{uint32_t(d & 0x3FFF) << 4, uint32_t((d >> 32) & 0x3FFF) << 4};
+    if ((r.start >> 7) & 7) trap("emu_sm90: wgmma operand does not start on a 1024-byte swizzle atom but its base offset is 0");
+    return r;
+}
+inline uint16_t element(const Desc& d, int row, int k) {
+    uint16_t v;
+    std::memcpy(&v, host(swizzle128(d.start + uint32_t(row / 8) * d.sbo + uint32_t(row % 8) * 128 + 2 * k), 2), 2);
+    return v;
+}
+
+// One wgmma.mma_async.m64n128k16 of a warpgroup, shared by its 128 threads.
+struct Op {
+    uint64_t da, db;
+    bool bf16;
+    size_t seq;
+    int issued = 0, retired = 0;
+    bool computed = false;
+    uint16_t a[64][16], b[128][16];  // operands as read at issue
+    double p[64][128];               // A B^T, computed once, at the first retirement
+};
+struct Issued {
+    std::shared_ptr<Op> op;
+    float* d;
+};
+struct ThreadState {
+    bool fenced = false;
+    size_t next = 0;                        // sequence number of this thread's next mma_async
+    std::vector<Issued> open;               // issued, not yet committed
+    std::deque<std::vector<Issued>> groups;  // committed wgmma-groups, oldest first
+};
+inline std::vector<ThreadState> threads;
+inline std::vector<std::vector<std::shared_ptr<Op>>> warpgroups;  // ops of each warpgroup in issue order
+
+inline void gather(const Op& op, uint16_t (&a)[64][16], uint16_t (&b)[128][16]) {
+    Desc A = decode(op.da), B = decode(op.db);
+    for (int r = 0; r < 64; r++) for (int k = 0; k < 16; k++) a[r][k] = element(A, r, k);
+    for (int r = 0; r < 128; r++) for (int k = 0; k < 16; k++) b[r][k] = element(B, r, k);
+}
+
+template <typename T>
+inline void mma_async(float (&d)[64], uint64_t da, uint64_t db) {
+    const unsigned wg = threadIdx.x / 128;
+    if ((wg + 1) * 128 > blockDim.x) trap("emu_sm90: wgmma.mma_async outside a complete warpgroup of 128 threads");
+    ThreadState& ts = threads[threadIdx.x];
+    // PTX: wgmma.fence must precede the first wgmma.mma_async of the warpgroup.
+    if (!ts.fenced) trap("emu_sm90: wgmma.mma_async without a preceding wgmma.fence");
+    auto& ops = warpgroups[wg];
+    const bool bf = std::is_same_v<T, bf16>;
+    if (ts.next == ops.size()) {
+        auto op = std::make_shared<Op>();
+        op->da = da, op->db = db, op->bf16 = bf, op->seq = ops.size();
+        gather(*op, op->a, op->b);
+        ops.push_back(op);
+    }
+    std::shared_ptr<Op> op = ops[ts.next++];
+    // .aligned: every thread of the warpgroup executes the same instruction with the same operands.
+    if (op->da != da || op->db != db || op->bf16 != bf) trap("emu_sm90: threads of a warpgroup issued different wgmma.mma_async operands");
+    op->issued++;
+    progress++;
+    ts.open.push_back(Issued{op, d});
+}
+
+template <typename T> inline float widen(uint16_t bits) { return widen16<T>(bits); }
+
+// The operands must read the same from issue to the last thread's retirement (the end of the
+// warpgroup's MMA): a stage refilled while the MMA was in flight is a failure.
+inline void check_unchanged(const Op& op) {
+    uint16_t a[64][16], b[128][16];
+    gather(op, a, b);
+    if (std::memcmp(a, op.a, sizeof a) || std::memcmp(b, op.b, sizeof b))
+        trap("emu_sm90: a wgmma.mma_async operand in shared memory changed while the MMA was in flight");
+}
+inline void compute(Op& op) {
+    check_unchanged(op);
+    const auto& a = op.a;
+    const auto& b = op.b;
+    float A[64][16], B[128][16];
+    for (int r = 0; r < 64; r++) for (int k = 0; k < 16; k++) A[r][k] = op.bf16 ? widen<bf16>(a[r][k]) : widen<f16>(a[r][k]);
+    for (int r = 0; r < 128; r++) for (int k = 0; k < 16; k++) B[r][k] = op.bf16 ? widen<bf16>(b[r][k]) : widen<f16>(b[r][k]);
+    for (int m = 0; m < 64; m++) for (int n = 0; n < 128; n++) {
+        double s = 0;  // products of 16-bit values are exact; the sum is rounded once, when added to D
+        for (int k = 0; k < 16; k++) s += double(A[m][k]) * B[n][k];
+        op.p[m][n] = s;
+    }
+    op.computed = true;
+}
+
+// Accumulator fragment of m64nNk16 with F32 D (PTX figure "WGMMA .m64nNk16 register fragment layout
+// for accumulator matrix D"): warp w of the warpgroup holds rows 16w..16w+15; lane l (g = l / 4,
+// t = l % 4) holds, for each 8-column block j, d[4j + v] = D[16w + g][8j + 2t + v] and
+// d[4j + 2 + v] = D[16w + g + 8][8j + 2t + v], v = 0, 1.
+inline void retire(const Issued& is) {
+    Op& op = *is.op;
+    while (op.issued < 128) yield();  // the warpgroup's MMA starts once all its threads issued it
+    if (!op.computed) compute(op);
+    const unsigned w = (threadIdx.x % 128) / 32, lane = threadIdx.x % 32, g = lane / 4, t = lane % 4;
+    for (int j = 0; j < 16; j++) for (int h = 0; h < 2; h++) for (int v = 0; v < 2; v++) {
+        float& x = is.d[4 * j + 2 * h + v];
+        x = float(double(x) + op.p[16 * w + g + 8 * h][8 * j + 2 * t + v]);
+    }
+    if (++op.retired == 128) {
+        check_unchanged(op);
+        warpgroups[threadIdx.x / 128][op.seq].reset();  // every thread has it: free the operands
+    }
+    progress++;
+}
+
+inline void reset_block() {
+    threads.assign(blockDim.x, ThreadState{});
+    warpgroups.assign((blockDim.x + 127) / 128, {});
+    copies_in_flight.clear();
+}
+inline const bool registered = (block_start_hooks.push_back(&reset_block), true);
+}  // namespace emu::sm90
+
+inline size_t __cvta_generic_to_shared(const void* p) { return emu::sm90::to_shared(p); }
+inline long long clock64() {  // a counter: the kernel's ~2^34-cycle watchdog never fires here (emu reports deadlocks)
+    static long long t;
+    return ++t;
+}
+
+// ------------------------------------------------------------------------------ the wrappers
+__device__ __forceinline__ void mbar_init(uint32_t bar, uint32_t count) {
+    // PTX mbarrier.init: count in [1, 2^20 - 1]; phase 0, pending = expected = count, tx-count 0.
+    if (count < 1 || count > (1u << 20) - 1) emu::trap("emu_sm90: mbarrier.init count out of range");
+    emu::sm90::land_copies_of(bar);
+    *emu::sm90::mbar_word(bar) = uint64_t(count) | (uint64_t(count) << 21);
+    emu::progress++;
+}
+__device__ __forceinline__ void mbar_init_fence() {}
+__device__ __forceinline__ void mbar_arrive(uint32_t bar) { emu::sm90::mbar_arrive_on(bar); }
+// PTX: arrive.expect_tx performs the expect-tx operation (tx-count += bytes) before the arrive-on.
+__device__ __forceinline__ void mbar_arrive_expect_tx(uint32_t bar, uint32_t bytes) {
+    emu::sm90::land_copies_of(bar);
+    emu::sm90::mbar_tx(bar, int32_t(bytes));
+    emu::sm90::mbar_arrive_on(bar);
+}
+// PTX try_wait.parity: true when the phase of the given parity has completed, i.e. the current
+// phase has the other parity. A potentially blocking instruction: a thread whose phase is not
+// complete is suspended (here: yields to the others) before it gets false.
+// Copies in flight land only when the phase cannot complete without them: a phase that completed
+// early (too few expected bytes) is seen before its data.
+__device__ __forceinline__ bool mbar_try_wait(uint32_t bar, uint32_t parity) {
+    if (emu::sm90::mbar_load(bar).phase != (parity & 1)) return true;
+    emu::sm90::land_copies_of(bar);
+    if (emu::sm90::mbar_load(bar).phase != (parity & 1)) return true;
+    emu::yield();
+    return false;
+}
+
+__device__ __forceinline__ void tma_load_3d(uint32_t dst, const CUtensorMap* map, int c0, int c1, int c2, uint32_t bar) {
+    emu::sm90::tma_load(dst, map, {c0, c1, c2}, bar);
+}
+__device__ __forceinline__ void tma_prefetch_map(const CUtensorMap* map) {
+    if (!map) emu::trap("emu_sm90: prefetch.tensormap of a null map");
+}
+
+__device__ __forceinline__ void wgmma_fence() { emu::sm90::threads[threadIdx.x].fenced = true; }
+__device__ __forceinline__ void wgmma_commit() {
+    auto& ts = emu::sm90::threads[threadIdx.x];
+    ts.groups.push_back(std::move(ts.open));
+    ts.open.clear();
+}
+// PTX wait_group N: waits until at most N of the thread's most recent wgmma-groups are pending.
+template <int N> __device__ __forceinline__ void wgmma_wait() {
+    auto& ts = emu::sm90::threads[threadIdx.x];
+    while (ts.groups.size() > size_t(N)) {
+        for (const auto& is : ts.groups.front()) emu::sm90::retire(is);
+        ts.groups.pop_front();
+    }
+}
+__device__ __forceinline__ void acc_fence(float (&)[64]) {}
+template <typename T> __device__ __forceinline__ void wgmma_m64n128k16(float (&d)[64], uint64_t da, uint64_t db) {
+    emu::sm90::mma_async<T>(d, da, db);
+}

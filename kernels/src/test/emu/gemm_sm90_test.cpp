@@ -1,0 +1,108 @@
+// Host-emulated check of the Hopper GEMM (gemm_sm90.cu: TMA + mbarrier ring + wgmma, emulated by
+// emu_sm90.h) against a double-precision reference on the same rounded inputs. Tensor maps are
+// encoded as CudaWgmmaGemm / TensorMapSpec.kMajor encode them; the launch follows the kernel's
+// host contract. Ragged M, N and K (zero-filled TMA boxes), several laps of the stage ring, batches,
+// broadcast operands, padded rows, bias, scaled residual, alpha, both copy-landing orders and a
+// dynamic shared-memory base that is not 1024-byte aligned.
+#include "emu.h"
+#include "gemm_sm90.cu"
+#include <cstdio>
+#include <random>
+static std::mt19937 rng(23);
+int fails = 0;
+template <typename T> std::vector<T> rnd(size_t n) { std::uniform_real_distribution<float> u(-1, 1); std::vector<T> v(n); for (auto& x : v) x = from_f32<T>(u(rng)); return v; }
+template <typename T> double relerr(const std::vector<double>& r, const std::vector<T>& g) {
+    double n = 0, d = 0; for (size_t i = 0; i < r.size(); i++) { double e = to_f32(g[i]) - r[i]; if (std::isnan(e)) return 1e9; n += e * e; d += r[i] * r[i]; } return std::sqrt(n / (d + 1e-30)); }
+void report(const std::string& what, double e, double tol) { printf("%-78s %.2e\n", what.c_str(), e); if (!(e <= tol)) fails++; }
+template <typename T> double tol() { return std::is_same_v<T, bf16> ? 8e-3 : 1e-3; }
+
+// TensorMapSpec.kMajor: dims {K, rows, batches}, byte strides {row, batch} (one batch: rows * row),
+// box {64, boxRows, 1}, 128-byte swizzle, 256-byte L2 promotion, zeros out of bounds.
+template <typename T> CUtensorMap kmajor_map(const T* base, long rows, long k, long rowStride, long batches, long batchStride, int boxRows) {
+    const cuuint64_t dims[3] = {(cuuint64_t)k, (cuuint64_t)rows, (cuuint64_t)batches};
+    const cuuint64_t strides[2] = {(cuuint64_t)rowStride * 2, (cuuint64_t)(batches > 1 ? batchStride * 2 : rows * rowStride * 2)};
+    const cuuint32_t box[3] = {(cuuint32_t)WG_BK, (cuuint32_t)boxRows, 1}, elementStrides[3] = {1, 1, 1};
+    CUtensorMap m;
+    CUresult r = cuTensorMapEncodeTiled(&m, std::is_same_v<T, bf16> ? CU_TENSOR_MAP_DATA_TYPE_BFLOAT16 : CU_TENSOR_MAP_DATA_TYPE_FLOAT16, 3,
+                                        const_cast<T*>(base), dims, strides, box, elementStrides, CU_TENSOR_MAP_INTERLEAVE_NONE,
+                                        CU_TENSOR_MAP_SWIZZLE_128B, CU_TENSOR_MAP_L2_PROMOTION_L2_256B, CU_TENSOR_MAP_FLOAT_OOB_FILL_NONE);
+    if (r != CUDA_SUCCESS) { fprintf(stderr, "cuTensorMapEncodeTiled failed (%d)\n", (int)r); std::exit(2); }
+    return m;
+}
+
+struct Case {
+    int batch, M, N, K;
+    bool broadcastA = false, broadcastB = false;
+    int padA = 0, padB = 0;  // extra elements per row of A / B (row strides K + pad), NaN: TMA must not read them
+    bool bias = true, residual = true;
+    float alpha = 1.f, beta = 1.f;
+    bool eager = false;      // TMA copies land at issue instead of when their mbarrier is waited on
+    bool reverse = false;    // emu schedules the threads last to first (the producer warp between consumer steps)
+    uint32_t smemOffset = 0; // dynamic shared memory base this far past a 1024-byte boundary
+};
+
+// C[z] = alpha A[zA] B[zB]^T + bias + beta R[z]; A [M, K] (row stride K + padA), B [N, K] (K + padB).
+template <typename T>
+void gemm(const char* name, void (*kernel)(CUtensorMap, CUtensorMap, WgmmaEpilogue), const Case& c) {
+    const int bA = c.broadcastA ? 1 : c.batch, bB = c.broadcastB ? 1 : c.batch, lda = c.K + c.padA, ldb = c.K + c.padB;
+    auto A = rnd<T>((size_t)bA * c.M * lda), B = rnd<T>((size_t)bB * c.N * ldb), R = rnd<T>((size_t)c.batch * c.M * c.N);
+    for (size_t i = 0; i < A.size(); i++) if ((int)(i % lda) >= c.K) A[i] = from_f32<T>(NAN);
+    for (size_t i = 0; i < B.size(); i++) if ((int)(i % ldb) >= c.K) B[i] = from_f32<T>(NAN);
+    auto bias = rnd<float>(c.N);
+    const size_t outs = (size_t)c.batch * c.M * c.N, canary = 64;
+    std::vector<T> C(outs + canary, from_f32<T>(NAN));
+    CUtensorMap mapA = kmajor_map(A.data(), c.M, c.K, lda, bA, (long)c.M * lda, WG_BM);
+    CUtensorMap mapB = kmajor_map(B.data(), c.N, c.K, ldb, bB, (long)c.N * ldb, WG_BN);
+    const long long sC = (long long)c.M * c.N;
+    WgmmaEpilogue e{C.data(), c.bias ? bias.data() : nullptr, c.residual ? R.data() : nullptr, c.N, c.N, sC, c.residual ? sC : 0,
+                    c.M, c.N, c.K, c.bias ? D_F32 : D_NONE, c.alpha, c.residual ? c.beta : 0.f, bA, bB};
+    emu::sm90::tma_eager = c.eager;
+    emu::sm90::dynamic_offset = c.smemOffset;
+    emu::schedule_reverse = c.reverse;
+    launch(dim3{(unsigned)(c.N + WG_BN - 1) / WG_BN, (unsigned)(c.M + WG_BM - 1) / WG_BM, (unsigned)c.batch}, WG_THREADS,
+           [&] { kernel(mapA, mapB, e); }, WGMMA_SMEM_BYTES);
+    std::vector<double> ref(outs);
+    for (int z = 0; z < c.batch; z++) {
+        const T* a = A.data() + (size_t)(c.broadcastA ? 0 : z) * c.M * lda;
+        const T* b = B.data() + (size_t)(c.broadcastB ? 0 : z) * c.N * ldb;
+        for (int m = 0; m < c.M; m++) for (int n = 0; n < c.N; n++) {
+            double s = 0;
+            for (int k = 0; k < c.K; k++) s += (double)to_f32(a[(size_t)m * lda + k]) * to_f32(b[(size_t)n * ldb + k]);
+            size_t i = ((size_t)z * c.M + m) * c.N + n;
+            ref[i] = c.alpha * s + (c.bias ? bias[n] : 0.) + (c.residual ? c.beta * to_f32(R[i]) : 0.);
+        }
+    }
+    std::vector<T> got(C.begin(), C.begin() + outs);
+    bool canaryIntact = true;
+    for (size_t i = outs; i < C.size(); i++) canaryIntact &= std::isnan(to_f32(C[i]));
+    char what[200];
+    snprintf(what, sizeof what, "%s batch %d%s%s %dx%dx%d%s%s%s%s%s", name, c.batch, c.broadcastA ? " (A shared)" : "", c.broadcastB ? " (B shared)" : "",
+             c.M, c.N, c.K, c.padA || c.padB ? " padded rows" : "", c.residual ? " +R" : "", c.eager ? " tma-eager" : "", c.reverse ? " reverse" : "", c.smemOffset ? " smem+off" : "");
+    report(what, canaryIntact ? relerr(ref, got) : 1e9, tol<T>());
+}
+
+int main() {
+    Case ragged{2, 200, 136, 200};  // K = 3 * 64 + 8: the last K box is mostly zero fill
+    ragged.alpha = 0.75f, ragged.beta = -0.5f;
+    gemm<f16>("gemm_wgmma_f16_nt", gemm_wgmma_f16_nt, ragged);
+    Case shared{2, 130, 300, 72};   // a linear layer: one weight for the batch, no residual
+    shared.broadcastB = true, shared.residual = false, shared.alpha = 1.25f;
+    gemm<bf16>("gemm_wgmma_bf16_nt", gemm_wgmma_bf16_nt, shared);
+    Case laps{1, 257, 129, 520};    // nine K tiles: three laps of the three-stage ring
+    laps.bias = false, laps.beta = 0.5f;
+    gemm<bf16>("gemm_wgmma_bf16_nt", gemm_wgmma_bf16_nt, laps);
+    Case padded{3, 64, 130, 136};   // shared A with padded rows, dynamic shared memory not 1024-aligned
+    padded.broadcastA = true, padded.padA = 8, padded.alpha = -1.f, padded.beta = 2.f, padded.smemOffset = 0x80;
+    gemm<f16>("gemm_wgmma_f16_nt", gemm_wgmma_f16_nt, padded);
+    Case odd{2, 100, 72, 100};      // K not a multiple of 8 (rows padded to 16 bytes), both operands batched
+    odd.padA = 4, odd.padB = 12, odd.alpha = 0.5f;
+    gemm<bf16>("gemm_wgmma_bf16_nt", gemm_wgmma_bf16_nt, odd);
+    Case eager = laps;              // copies landing as early as possible, the producer acting between consumer steps
+    eager.eager = true, eager.reverse = true, eager.M = 140, eager.K = 392;
+    gemm<f16>("gemm_wgmma_f16_nt", gemm_wgmma_f16_nt, eager);
+    Case reverse = ragged;          // the same schedule with copies landing late
+    reverse.reverse = true, reverse.batch = 1;
+    gemm<bf16>("gemm_wgmma_bf16_nt", gemm_wgmma_bf16_nt, reverse);
+    printf(fails ? "%d FAILED\n" : "all ok\n", fails);
+    return fails ? 1 : 0;
+}
