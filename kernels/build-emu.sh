@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
-# Builds libd4jemu.so: every kernels/src/main/cuda/*.cu module except gemm_sm90 (its tensor maps
-# come from the driver's cuTensorMapEncodeTiled, which the Java backend cannot reach under the
-# emulator; src/test/emu/gemm_sm90_test.cpp runs that kernel on the emulator instead) compiled by g++ for the host with src/test/emu/emu.h, one translation unit per module
-# that registers its extern "C" kernels by name (emu_lib.h). The Java backend runs on it under
+# Builds libd4jemu.so: every kernels/src/main/cuda/*.cu module compiled by g++ for the host with
+# src/test/emu/emu.h (gemm_sm90 with emu_sm90.h), one translation unit per module that registers its
+# extern "C" kernels by name (emu_lib.h). The library also exports d4j_emu_tensor_map_encode, the
+# emulator's cuTensorMapEncodeTiled, which the Java backend's Hopper path binds under the emulator. The Java backend runs on it under
 # -Dd4j.cuda.emulator=<OUT_DIR>/libd4jemu.so; the runtime's `cuda-emulated` test execution does so.
 # Without g++ the build goes on and those tests report themselves skipped.
 #
@@ -36,9 +36,7 @@ build() { # module -> object
 }
 pids=()
 for cu in "$src"/*.cu; do
-  m=$(basename "$cu" .cu)
-  [ "$m" = gemm_sm90 ] && continue
-  build "$m" & pids+=($!)
+  build "$(basename "$cu" .cu)" & pids+=($!)
 done
 $cxx $flags -c -o "$out/gen/emu_lib.o" "$emu/emu_lib.cpp" & pids+=($!)
 for p in "${pids[@]}"; do wait "$p"; done

@@ -1,11 +1,13 @@
-// The C ABI of libd4jemu.so: every kernel of kernels/src/main/cuda (except the sm_90 wgmma module)
-// compiled for the host and launched by name, which is how the Java CUDA backend runs without a GPU
+// The C ABI of libd4jemu.so: every kernel of kernels/src/main/cuda compiled for the host and
+// launched by name, which is how the Java CUDA backend runs without a GPU
 // (-Dd4j.cuda.emulator=<path>, see EmulatedApi). Each module's translation unit registers its
 // kernels; build-emu.sh generates those units.
 #pragma once
+#include <cstring>
 #include <map>
 #include <string>
 #include <tuple>
+#include <type_traits>
 #include <utility>
 
 namespace emu {
@@ -17,9 +19,18 @@ inline std::map<std::string, Entry>& registry() {
 struct Registration {
     Registration(const char* name, Entry e) { registry()[name] = e; }
 };
+// One argument copied out of its cuLaunchKernel-style parameter buffer into a T of T's own alignment:
+// the buffer is only 16-byte aligned, and a by-value CUtensorMap (alignas(128)) may be loaded
+// with aligned vector moves, so it is never read in place.
+template <class T> T arg(const void* p) {
+    static_assert(std::is_trivially_copyable_v<T>, "kernel parameters are trivially copyable");
+    T v;
+    std::memcpy(static_cast<void*>(&v), p, sizeof(T));
+    return v;
+}
 // Calls F with its arguments read from cuLaunchKernel-style params (one pointer per argument).
 template <class... A, size_t... I>
-void call(void (*f)(A...), void** p, std::index_sequence<I...>) { f(*static_cast<std::remove_cv_t<std::remove_reference_t<A>>*>(p[I])...); }
+void call(void (*f)(A...), void** p, std::index_sequence<I...>) { f(arg<std::remove_cvref_t<A>>(p[I])...); }
 template <class... A> constexpr size_t arity(void (*)(A...)) { return sizeof...(A); }
 template <auto F> void entry(void** p) { call(F, p, std::make_index_sequence<arity(F)>{}); }
 }  // namespace emu

@@ -12,7 +12,7 @@ import java.util.concurrent.atomic.AtomicLong;
  * <p><b>Opt-in and not yet validated on a GPU</b>: used by matmul (B given as [N, K]) and linear
  * only on compute capability 9.0 and only when asked, with {@code -Dd4j.cuda.gemm=wgmma} or
  * {@link CudaBackend#useWgmmaGemm(boolean)}; CudaWgmmaGemmTest checks it against the CPU backend
- * on a Hopper GPU. Operands TMA cannot load (unaligned rows, overlapping batches, see
+ * on a Hopper GPU, and on the host emulator run as sm_90 (EmulatedApi). Operands TMA cannot load (unaligned rows, overlapping batches, see
  * {@link TensorMapSpec#refusal}) keep the mma.sync kernels.
  */
 final class CudaWgmmaGemm {
@@ -58,7 +58,7 @@ final class CudaWgmmaGemm {
         HopperDriver d = driver;
         if (d != null) return d;
         synchronized (this) {
-            if (driver == null) driver = HopperDriver.open();
+            if (driver == null) driver = HopperDriver.open(be.ctx.api);
             return driver;
         }
     }

@@ -27,8 +27,11 @@ import static java.lang.foreign.ValueLayout.JAVA_LONG;
  * the Java side of the backend (argument layouts, grids, kernel choice, allocator, graphs) and the
  * kernels' logic without a GPU; it measures nothing about a GPU's speed.
  *
- * <p>One device, "host emulator (libd4jemu)", sm_80 with 4 SMs and A100's 163840 bytes of opt-in
- * shared memory; device memory is host memory (the address a kernel dereferences is the host
+ * <p>One device, "host emulator (libd4jemu)" with 4 SMs: sm_80 with A100's 163840 bytes of opt-in
+ * shared memory by default, or sm_90 with H100's 232448 ({@code -Dd4j.cuda.emulator.sm=90}, or
+ * {@link #open(String, long, int, int, int)}), on which the backend's Hopper path (TMA + wgmma,
+ * {@link CudaWgmmaGemm}) runs with its tensor maps encoded by the library
+ * ({@link #tensorMapEncoder()}); device memory is host memory (the address a kernel dereferences is the host
  * address), capped at {@code -Dd4j.cuda.emulator.memory} bytes (4 GiB by default) so running out
  * behaves as on a GPU. Every call is synchronous; launches are serialised (the library is
  * single-threaded). Stream capture records launches, device copies and memsets and a graph
@@ -37,11 +40,15 @@ import static java.lang.foreign.ValueLayout.JAVA_LONG;
  */
 final class EmulatedApi implements DriverApi {
     static final String MEMORY_PROPERTY = "d4j.cuda.emulator.memory";
+    /** The emulated compute capability, 80 (default) or 90. */
+    static final String SM_PROPERTY = "d4j.cuda.emulator.sm";
     static final String DEVICE_NAME = "host emulator (libd4jemu)";
     private static final long DEFAULT_MEMORY = 4L << 30;
     private static final int SUCCESS = 0, INVALID_VALUE = 1, OUT_OF_MEMORY = 2, NOT_FOUND = 500, LAUNCH_FAILED = 719,
             CAPTURE_UNSUPPORTED = 900, CAPTURE_INVALIDATED = 901;
-    static final int A100_SMEM_OPTIN = 163840;
+    static final int A100_SMEM_OPTIN = 163840, H100_SMEM_OPTIN = 232448;
+    /** The library's cuTensorMapEncodeTiled (same signature as the driver's). */
+    static final String TENSOR_MAP_ENCODE = "d4j_emu_tensor_map_encode";
     private static final int STATIC_SMEM_LIMIT = 48 * 1024, ALIGN = 256;
     private static final byte POISON = (byte) 0xA5;
     /** The library runs one launch at a time, whichever api instance asks. */
@@ -58,7 +65,8 @@ final class EmulatedApi implements DriverApi {
     private final Map<String, Long> functionByName = new HashMap<>();
     private final Map<Long, Function> functions = new HashMap<>();
     private final Map<Long, List<IntSupplier>> graphs = new HashMap<>(), execs = new HashMap<>();
-    private final int maxSmemOptin;
+    private final int maxSmemOptin, ccMajor, ccMinor;
+    private final SymbolLookup lib;
     private long nextHandle = 1;
     /** The ops recorded by the capture in progress, or null. */
     private List<IntSupplier> recording;
@@ -67,10 +75,13 @@ final class EmulatedApi implements DriverApi {
     /** A kernel of the library: its name as a C string and the dynamic shared memory it has been allowed. */
     private record Function(String name, MemorySegment cName, int[] smemAllowed) {}
 
-    private EmulatedApi(SymbolLookup lib, String library, long memoryLimit, int maxSmemOptin) {
+    private EmulatedApi(SymbolLookup lib, String library, long memoryLimit, int maxSmemOptin, int ccMajor, int ccMinor) {
+        this.lib = lib;
         this.library = library;
         this.memoryLimit = memoryLimit;
         this.maxSmemOptin = maxSmemOptin;
+        this.ccMajor = ccMajor;
+        this.ccMinor = ccMinor;
         Linker linker = Linker.nativeLinker();
         has = linker.downcallHandle(find(lib, "d4j_emu_has"), FunctionDescriptor.of(JAVA_INT, ADDRESS));
         launch = linker.downcallHandle(find(lib, "d4j_emu_launch"), FunctionDescriptor.of(JAVA_INT,
@@ -86,7 +97,10 @@ final class EmulatedApi implements DriverApi {
                 + " (rebuild it with kernels/build-emu.sh)", null));
     }
 
-    /** Binds the library at {@code path} with the memory cap of {@value #MEMORY_PROPERTY}, or says why it cannot. */
+    /**
+     * Binds the library at {@code path} with the memory cap of {@value #MEMORY_PROPERTY} and the
+     * compute capability of {@value #SM_PROPERTY}, or says why it cannot.
+     */
     static EmulatedApi open(String path) {
         String mem = System.getProperty(MEMORY_PROPERTY);
         long limit;
@@ -96,15 +110,28 @@ final class EmulatedApi implements DriverApi {
             throw new CudaUnavailableException("-D" + MEMORY_PROPERTY + "=" + mem + " is not a number of bytes", e);
         }
         if (limit <= 0) throw new CudaUnavailableException("-D" + MEMORY_PROPERTY + "=" + mem + " must be positive", null);
-        return open(path, limit, A100_SMEM_OPTIN);
+        String sm = System.getProperty(SM_PROPERTY, "80").strip();
+        return switch (sm) {
+            case "80" -> open(path, limit, A100_SMEM_OPTIN, 8, 0);
+            case "90" -> open(path, limit, H100_SMEM_OPTIN, 9, 0);
+            default -> throw new CudaUnavailableException("-D" + SM_PROPERTY + "=" + sm + " is not an emulated compute capability (80 or 90)", null);
+        };
     }
 
+    /** {@link #open(String, long, int, int, int)} as sm_80. */
+    static EmulatedApi open(String path, long memoryLimit, int maxSmemOptin) { return open(path, memoryLimit, maxSmemOptin, 8, 0); }
+
     /**
-     * Binds the library at {@code path} with {@code memoryLimit} bytes of device memory and
-     * {@code maxSmemOptin} bytes of shared memory per block (A100's by default; tests lower it to
-     * stand in for smaller parts, e.g. 101376 on sm_86/sm_89).
+     * Binds the library at {@code path} with {@code memoryLimit} bytes of device memory,
+     * {@code maxSmemOptin} bytes of shared memory per block (tests lower A100's to stand in for
+     * smaller parts, e.g. 101376 on sm_86/sm_89) and compute capability {@code ccMajor.ccMinor}
+     * (8.0 keeps the sm_90 paths off; 9.0 lets the backend choose them).
      */
-    static EmulatedApi open(String path, long memoryLimit, int maxSmemOptin) {
+    static EmulatedApi open(String path, long memoryLimit, int maxSmemOptin, int ccMajor, int ccMinor) {
+        if (!(ccMajor == 8 && ccMinor == 0) && !(ccMajor == 9 && ccMinor == 0))
+            throw new IllegalArgumentException("the host emulator runs sm_80 or sm_90, not sm_" + ccMajor + ccMinor);
+        if (maxSmemOptin < 0 || maxSmemOptin > H100_SMEM_OPTIN)
+            throw new IllegalArgumentException("the host emulator allows at most " + H100_SMEM_OPTIN + " bytes of shared memory per block, not " + maxSmemOptin);
         Path p = Path.of(path).toAbsolutePath().normalize();
         if (!Files.isRegularFile(p))
             throw new CudaUnavailableException("host emulator library not built (" + p + " does not exist; "
@@ -115,10 +142,19 @@ final class EmulatedApi implements DriverApi {
         } catch (IllegalArgumentException | IllegalCallerException e) {
             throw new CudaUnavailableException("host emulator library " + p + " cannot be loaded: " + e.getMessage(), e);
         }
-        return new EmulatedApi(lib, p.toString(), memoryLimit, maxSmemOptin);
+        return new EmulatedApi(lib, p.toString(), memoryLimit, maxSmemOptin, ccMajor, ccMinor);
     }
 
     @Override public boolean emulated() { return true; }
+
+    /** The library's {@value #TENSOR_MAP_ENCODE}, which HopperDriver binds in place of the driver's cuTensorMapEncodeTiled. */
+    MemorySegment tensorMapEncoder() { return find(lib, TENSOR_MAP_ENCODE); }
+
+    /**
+     * Whether [address, address + bytes) lies inside one allocation: a tensor map reaching past its
+     * operand would make the emulated TMA read foreign host memory, where a GPU would fault.
+     */
+    synchronized boolean holds(long address, long bytes) { return device(address, bytes) != null; }
 
     @Override
     public String describe(int code) {
@@ -168,8 +204,8 @@ final class EmulatedApi implements DriverApi {
     public int deviceGetAttribute(int[] value, int attribute, long device) {
         switch (attribute) {
             case 16 -> value[0] = 4;                // CU_DEVICE_ATTRIBUTE_MULTIPROCESSOR_COUNT
-            case 75 -> value[0] = 8;                // COMPUTE_CAPABILITY_MAJOR: sm_80, so the sm_90 paths stay off
-            case 76 -> value[0] = 0;                // COMPUTE_CAPABILITY_MINOR
+            case 75 -> value[0] = ccMajor;          // COMPUTE_CAPABILITY_MAJOR: 8 keeps the sm_90 paths off
+            case 76 -> value[0] = ccMinor;          // COMPUTE_CAPABILITY_MINOR
             case 97 -> value[0] = maxSmemOptin;     // MAX_SHARED_MEMORY_PER_BLOCK_OPTIN
             default -> { return INVALID_VALUE; }
         }

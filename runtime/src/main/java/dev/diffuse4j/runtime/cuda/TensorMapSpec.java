@@ -88,6 +88,13 @@ record TensorMapSpec(int dataType, long[] dims, long[] strides, int[] box, int[]
                 new int[]{boxK, boxRows, 1}, new int[]{1, 1, 1}, INTERLEAVE_NONE, SWIZZLE_128B, L2_PROMOTION_256B, OOB_FILL_ZEROS);
     }
 
+    /** Bytes from the base address to just past the last element the map describes (F16 / BF16). */
+    long extentBytes() {
+        long es = 2, last = (dims[0] - 1) * es;
+        for (int i = 1; i < dims.length; i++) last += (dims[i] - 1) * strides[i - 1];
+        return last + es;
+    }
+
     /** Bytes one box brings into shared memory (the count an mbarrier expects per copy). */
     long boxBytes() {
         long n = 2;  // F16 / BF16

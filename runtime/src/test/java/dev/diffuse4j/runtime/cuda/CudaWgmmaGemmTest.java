@@ -1,6 +1,7 @@
 package dev.diffuse4j.runtime.cuda;
 
 import dev.diffuse4j.runtime.DType;
+import dev.diffuse4j.runtime.Device;
 import dev.diffuse4j.runtime.Scope;
 import dev.diffuse4j.runtime.Tensor;
 import dev.diffuse4j.runtime.ops.Backend;
@@ -10,6 +11,8 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
 
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.Random;
 import java.util.function.BiFunction;
 
@@ -21,10 +24,17 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
  * The Hopper GEMM (gemm_sm90.cu, TMA + wgmma) against float64 references and against the CPU
  * backend through the opt-in dispatch: sizes that leave partial tiles in M, N and K (K a multiple
  * of 8 but not of 64), batches, a broadcast operand, a padded row stride, bias of another dtype,
- * the beta * R residual, outputs poisoned with NaN. Skipped, with the reason, without a GPU or on
- * a GPU other than sm_90.
+ * the beta * R residual, outputs poisoned with NaN. On a GPU it runs on the shared backend and is
+ * skipped, with the reason, without one or on one other than sm_90. In the cuda-emulated execution
+ * (-Dd4j.cuda.emulator) it runs on a private backend of the host emulator opened as sm_90 (the
+ * shared emulated backend stays sm_80 for the other tests): the kernel, its tensor maps (encoded by
+ * the emulator's cuTensorMapEncodeTiled) and the Java side of the launch are all checked there.
  */
 class CudaWgmmaGemmTest {
+    private static final long EMULATED_MEMORY = 512L << 20;
+    /** The sm_90 host-emulator backend of this class, opened on first use. */
+    private static CudaBackend emulatedHopper;
+
     private final long seed = System.nanoTime();
     private final Random rnd = new Random(seed);
     private CudaBackend cuda;
@@ -32,10 +42,26 @@ class CudaWgmmaGemmTest {
 
     @BeforeEach
     void open() {
-        cuda = backendOrSkip();
-        assumeTrue(cuda.ctx.ccMajor == 9 && cuda.ctx.ccMinor == 0,
-                "skipped: the wgmma/TMA kernels need an sm_90 GPU, " + cuda.describe() + " is not one");
+        String lib = System.getProperty(CudaDriver.EMULATOR_PROPERTY);
+        if (lib != null && !lib.isBlank()) {
+            cuda = emulatedHopper(lib);
+            assertEquals(9, cuda.ctx.ccMajor);
+        } else {
+            cuda = backendOrSkip();
+            assumeTrue(cuda.ctx.ccMajor == 9 && cuda.ctx.ccMinor == 0,
+                    "skipped: the wgmma/TMA kernels need an sm_90 GPU, " + cuda.describe() + " is not one");
+        }
         wgmma = new CudaWgmmaGemm(cuda);
+    }
+
+    private static synchronized CudaBackend emulatedHopper(String lib) {
+        assumeTrue(Files.isRegularFile(Path.of(lib)), "skipped: host emulator library not built (" + lib + ")");
+        if (emulatedHopper == null) {
+            emulatedHopper = new CudaBackend(Device.cuda(),
+                    CudaContext.open(EmulatedApi.open(lib, EMULATED_MEMORY, EmulatedApi.H100_SMEM_OPTIN, 9, 0), 0));
+            emulatedHopper.ctx.syncEachLaunch = true;
+        }
+        return emulatedHopper;
     }
 
     /** Row-major [rows, ld] values (rounded to t), of which the first k columns are the matrix. */

@@ -10,6 +10,8 @@ import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
 import java.lang.foreign.MemorySegment;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
 import java.lang.foreign.ValueLayout;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -166,6 +168,66 @@ class EmulatedApiTest {
             Tensor got = sm86.attention(AttentionCall.plain(sm86.copyFrom(q), sm86.copyFrom(k), sm86.copyFrom(v), 1)).out();
             double err = CudaTestSupport.relL2(want, sm86.toCpu(got).toFloatArray());
             assertTrue(err < CudaTestSupport.tolerance(DType.F16), "relative L2 " + err);
+        }
+    }
+
+    /**
+     * As sm_90 the emulator reports H100's compute capability and shared memory, and the Hopper
+     * path's tensor maps come from the library's encoder: the global address and dims land in the
+     * map, the encoder's own checks come back as a CUresult, and a map reaching past its allocation
+     * is refused before the emulated TMA could read foreign memory.
+     */
+    @Test
+    void sm90EmulationEncodesTensorMapsInsideAllocations() {
+        EmulatedApi api = EmulatedApi.open(System.getProperty(CudaDriver.EMULATOR_PROPERTY), MEMORY, EmulatedApi.H100_SMEM_OPTIN, 9, 0);
+        CudaContext h100 = CudaContext.open(api, 0);
+        assertEquals(9, h100.ccMajor);
+        assertEquals(0, h100.ccMinor);
+        assertEquals(EmulatedApi.H100_SMEM_OPTIN, h100.maxSmemPerBlock);
+        HopperDriver driver = HopperDriver.open(api);
+        assertTrue(driver.library.contains(EmulatedApi.TENSOR_MAP_ENCODE), driver.library);
+        int rows = 200, k = 72;
+        long[] p = new long[1];
+        assertEquals(0, api.memAlloc(p, (long) rows * k * 2));
+        try {
+            byte[] map = driver.encode("test", TensorMapSpec.kMajor("test", DType.F16, p[0], rows, k, k, 1, 0, 128, 64), p[0]);
+            ByteBuffer bb = ByteBuffer.wrap(map).order(ByteOrder.LITTLE_ENDIAN);  // the emulator's CUtensorMap (src/test/emu/cuda.h)
+            assertEquals(p[0], bb.getLong(0));
+            assertEquals(k, bb.getLong(8));
+            assertEquals(rows, bb.getLong(16));
+            IllegalArgumentException past = assertThrows(IllegalArgumentException.class,
+                    () -> driver.encode("matmul", TensorMapSpec.kMajor("matmul", DType.F16, p[0], rows + 1, k, k, 1, 0, 128, 64), p[0]));
+            assertTrue(past.getMessage().contains("matmul") && past.getMessage().contains("allocation"), past.getMessage());
+            TensorMapSpec strided = new TensorMapSpec(TensorMapSpec.DATA_TYPE_FLOAT16, new long[]{k, rows, 1}, new long[]{k * 2, (long) rows * k * 2},
+                    new int[]{64, 128, 1}, new int[]{2, 1, 1}, 0, TensorMapSpec.SWIZZLE_128B, 0, 0);  // element stride 2: refused by the encoder
+            CudaException e = assertThrows(CudaException.class, () -> driver.encode("test", strided, p[0]));
+            assertEquals(1, e.code());
+            assertTrue(e.getMessage().contains("cuTensorMapEncodeTiled") && e.getMessage().contains("CUDA_ERROR_INVALID_VALUE"), e.getMessage());
+        } finally {
+            api.memFree(p[0]);
+        }
+    }
+
+    @Test
+    void emulatedComputeCapabilityIsChecked() {
+        String lib = System.getProperty(CudaDriver.EMULATOR_PROPERTY);
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> EmulatedApi.open(lib, MEMORY, EmulatedApi.A100_SMEM_OPTIN, 8, 6));
+        assertTrue(e.getMessage().contains("sm_86"), e.getMessage());
+        String prior = System.getProperty(EmulatedApi.SM_PROPERTY);
+        System.setProperty(EmulatedApi.SM_PROPERTY, "89");
+        try {
+            CudaUnavailableException u = assertThrows(CudaUnavailableException.class, () -> EmulatedApi.open(lib));
+            assertTrue(u.getMessage().contains(EmulatedApi.SM_PROPERTY + "=89"), u.getMessage());
+            System.setProperty(EmulatedApi.SM_PROPERTY, "90");
+            int[] v = new int[1];
+            EmulatedApi sm90 = EmulatedApi.open(lib);
+            assertEquals(0, sm90.deviceGetAttribute(v, 75, 0));
+            assertEquals(9, v[0]);
+            assertEquals(0, sm90.deviceGetAttribute(v, 97, 0));
+            assertEquals(EmulatedApi.H100_SMEM_OPTIN, v[0]);
+        } finally {
+            if (prior == null) System.clearProperty(EmulatedApi.SM_PROPERTY);
+            else System.setProperty(EmulatedApi.SM_PROPERTY, prior);
         }
     }
 
