@@ -91,6 +91,61 @@ class CudaPipelineTest {
         return v;
     }
 
+    /**
+     * StyleAligned on CUDA F16 (shared attention over the reference's keys and values, AdaIN folded
+     * into the flash kernel's Q/K loads) against the same half-precision run on the CPU.
+     */
+    @Test
+    void styleAlignedOnCudaMatchesTheCpu() {
+        Device cuda = cudaOrSkip();
+        List<String> prompts = List.of("a tower", "a tower in snow");
+        try (StableDiffusion gpu = FakeModels.load("tiny-sd15", new Placement(cuda, DType.F16));
+             StableDiffusion cpu = FakeModels.load("tiny-sd15", new Placement(Device.CPU, DType.F16))) {
+            StyleAlignedPipeline.Options o = StyleAlignedPipeline.Options.defaults();
+            GenerationResult a = new StyleAlignedPipeline(gpu).generate(prompts, request(), o, StepListener.NONE);
+            GenerationResult b = new StyleAlignedPipeline(cpu).generate(prompts, request(), o, StepListener.NONE);
+            for (int i = 0; i < prompts.size(); i++) {
+                double mean = meanLevelDifference(a.images().get(i).rgb(), b.images().get(i).rgb());
+                assertTrue(mean < 0.5, "image " + i + ": mean |CUDA - CPU| = " + mean + " levels");
+            }
+        }
+    }
+
+    /**
+     * Self-Cross guidance on CUDA (attention maps, their loss and its gradient through the UNet by
+     * the CUDA backward kernels) against the CPU: the first loss, before any update, agrees closely.
+     */
+    @Test
+    void selfCrossGuidanceOnCudaMatchesTheCpu() {
+        Device cuda = cudaOrSkip();
+        GenerationRequest req = GenerationRequest.builder("a cat and a frog").steps(4).seed(7).size(64, 64).guidanceScale(7.5).build();
+        SelfCrossOptions o = SelfCrossOptions.builder(SelfCrossOptions.Method.SELF_CROSS).subjects(List.of("cat", "frog"))
+                .initno(1, 2, 0).maxRefinement(2).build();
+        try (StableDiffusion gpu = FakeModels.load("tiny-sd15", new Placement(cuda, DType.F32));
+             StableDiffusion cpu = FakeModels.load("tiny-sd15", Device.CPU)) {
+            List<GuidanceEvent> onGpu = new ArrayList<>(), onCpu = new ArrayList<>();
+            GenerationResult a = new SelfCrossPipeline(gpu).generate(req, o, new GuidanceListener() {
+                @Override public void onGuidance(GuidanceEvent e) { onGpu.add(e); }
+            });
+            GenerationResult b = new SelfCrossPipeline(cpu).generate(req, o, new GuidanceListener() {
+                @Override public void onGuidance(GuidanceEvent e) { onCpu.add(e); }
+            });
+            assertEquals(onCpu.size(), onGpu.size(), "the same guidance schedule ran");
+            double l0 = onCpu.get(0).loss(), g0 = onGpu.get(0).loss();
+            assertEquals(l0, g0, 1e-4 * Math.max(1, Math.abs(l0)), "first loss, CPU " + l0 + " vs CUDA " + g0);
+            for (GuidanceEvent e : onGpu) assertTrue(Double.isFinite(e.loss()), e.toString());
+            double mean = meanLevelDifference(a.images().get(0).rgb(), b.images().get(0).rgb());
+            assertTrue(mean < 2, "mean |CUDA - CPU| = " + mean + " levels after guided sampling");
+        }
+    }
+
+    private static double meanLevelDifference(byte[] a, byte[] b) {
+        assertEquals(a.length, b.length);
+        double sum = 0;
+        for (int i = 0; i < a.length; i++) sum += Math.abs((a[i] & 255) - (b[i] & 255));
+        return sum / a.length;
+    }
+
     /** The same request on CUDA (F32) and on the CPU: the pipelines agree to a fraction of a level. */
     @Test
     void cudaImagesMatchTheCpu() {
@@ -99,9 +154,7 @@ class CudaPipelineTest {
              StableDiffusion cpu = FakeModels.load("tiny-sd15", Device.CPU)) {
             byte[] a = new StableDiffusionPipeline(gpu).generate(request(), StepListener.NONE).images().get(0).rgb();
             byte[] b = new StableDiffusionPipeline(cpu).generate(request(), StepListener.NONE).images().get(0).rgb();
-            double sum = 0;
-            for (int i = 0; i < a.length; i++) sum += Math.abs((a[i] & 255) - (b[i] & 255));
-            double mean = sum / a.length;
+            double mean = meanLevelDifference(a, b);
             assertTrue(mean < 0.5, "mean |CUDA - CPU| = " + mean + " levels");
         }
     }
