@@ -21,5 +21,8 @@ for t in "$here"/src/test/emu/${1:-}*_test.cpp; do
   echo "== $name"
   "$cxx" $flags -o "$out/$name" "$t"
   "$out/$name" || status=1
+  # Again with the other orders: copies landing at issue, threads scheduled last-first.
+  D4J_EMU_CP_ASYNC=eager D4J_EMU_SCHEDULE=reverse "$out/$name" > "$out/$name.stress.log" 2>&1 \
+    && echo "   (again with eager copies, reverse schedule: ok)" || { cat "$out/$name.stress.log"; echo "   FAILED with eager copies, reverse schedule"; status=1; }
 done
 exit $status
