@@ -51,9 +51,9 @@ class ControlNetPipelineTest {
     }
 
     /** Every self-attention layer of the UNet, all scored equally, at one timestep. */
-    static LayerRanking uniformRanking() {
+    static LayerRanking uniformRanking(StableDiffusion model) {
         List<String> names = new ArrayList<>();
-        for (LayerInfo l : sd.unet().layers()) if (l.isSelf()) names.add(l.name());
+        for (LayerInfo l : model.unet().layers()) if (l.isSelf()) names.add(l.name());
         double[] s = new double[names.size()];
         return new LayerRanking(names, Map.of(500, new LayerRanking.Scores(s, s, null)));
     }
@@ -65,7 +65,7 @@ class ControlNetPipelineTest {
         int steps = 6;
         double lambdaT = 0.5;
         List<Call> calls = new ArrayList<>();
-        var o = new ConditionalBalancePipeline.Options(uniformRanking(), 1.0, lambdaT, 0.8);
+        var o = new ConditionalBalancePipeline.Options(uniformRanking(sd), 1.0, lambdaT, 0.8);
         List<String> prompts = List.of("ref, watercolor", "a fox, watercolor", "a cat, watercolor");
         new ConditionalBalancePipeline(sd).generate(prompts, request(steps), o, cn, stripes(40, 24), StepListener.NONE,
                 (step, t, level, rows) -> calls.add(new Call(step, t, level, rows)));

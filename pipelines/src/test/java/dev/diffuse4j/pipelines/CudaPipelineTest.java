@@ -2,6 +2,7 @@ package dev.diffuse4j.pipelines;
 
 import dev.diffuse4j.model.nn.Placement;
 import dev.diffuse4j.model.unet.UNetInput;
+import dev.diffuse4j.pipelines.image.RgbImage;
 import dev.diffuse4j.runtime.DType;
 import dev.diffuse4j.runtime.Device;
 import dev.diffuse4j.runtime.Scope;
@@ -104,6 +105,25 @@ class CudaPipelineTest {
             StyleAlignedPipeline.Options o = StyleAlignedPipeline.Options.defaults();
             GenerationResult a = new StyleAlignedPipeline(gpu).generate(prompts, request(), o, StepListener.NONE);
             GenerationResult b = new StyleAlignedPipeline(cpu).generate(prompts, request(), o, StepListener.NONE);
+            for (int i = 0; i < prompts.size(); i++) {
+                double mean = meanLevelDifference(a.images().get(i).rgb(), b.images().get(i).rgb());
+                assertTrue(mean < 0.5, "image " + i + ": mean |CUDA - CPU| = " + mean + " levels");
+            }
+        }
+    }
+
+    /** Conditional Balance with a ControlNet on the targets (F16) on CUDA against the same run on the CPU. */
+    @Test
+    void conditionalBalanceWithControlNetOnCudaMatchesTheCpu() {
+        Device cuda = cudaOrSkip();
+        List<String> prompts = List.of("ref, watercolor", "a fox, watercolor");
+        Placement onGpu = new Placement(cuda, DType.F16), onCpu = new Placement(Device.CPU, DType.F16);
+        try (StableDiffusion gpu = FakeModels.load("tiny-sd15", onGpu); StableDiffusion cpu = FakeModels.load("tiny-sd15", onCpu);
+             var gpuNet = FakeModels.controlNet("tiny-sd15", onGpu); var cpuNet = FakeModels.controlNet("tiny-sd15", onCpu)) {
+            var o = new ConditionalBalancePipeline.Options(ControlNetPipelineTest.uniformRanking(cpu), 1.0, 0.5, 0.8);
+            RgbImage control = ControlNetPipelineTest.stripes(40, 24);
+            GenerationResult a = new ConditionalBalancePipeline(gpu).generate(prompts, request(), o, gpuNet, control, StepListener.NONE, null);
+            GenerationResult b = new ConditionalBalancePipeline(cpu).generate(prompts, request(), o, cpuNet, control, StepListener.NONE, null);
             for (int i = 0; i < prompts.size(); i++) {
                 double mean = meanLevelDifference(a.images().get(i).rgb(), b.images().get(i).rgb());
                 assertTrue(mean < 0.5, "image " + i + ": mean |CUDA - CPU| = " + mean + " levels");
