@@ -37,6 +37,9 @@ public final class ReferenceAttention implements AttentionProcessor {
 
     public ReferenceAttentionConfig config() { return config; }
 
+    /** The same attention-op call at every step: captured once and replayed under CUDA graphs. */
+    @Override public boolean stepInvariant() { return true; }
+
     @Override
     public Tensor process(Attention attn, Tensor hidden, Tensor context, LayerInfo layer, StepContext step) {
         if (context != null) // a reference only makes sense among the image's own tokens

@@ -21,6 +21,8 @@ public final class SharedGroupNorm implements GroupNormProcessor {
 
     public SharedGroupNorm(BatchLayout layout) { this.layout = layout; }
 
+    @Override public boolean stepInvariant() { return true; }
+
     @Override
     public Tensor apply(GroupNorm norm, Tensor x, boolean silu) {
         if (x.rank() != 4) throw new IllegalArgumentException("shared GroupNorm: input " + x.describe() + " is not [B, H, W, C]");

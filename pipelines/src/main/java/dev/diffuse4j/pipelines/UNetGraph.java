@@ -1,5 +1,6 @@
 package dev.diffuse4j.pipelines;
 
+import dev.diffuse4j.model.nn.GroupNormProcessor;
 import dev.diffuse4j.model.unet.UNet2DConditionModel;
 import dev.diffuse4j.model.unet.UNetInput;
 import dev.diffuse4j.runtime.DType;
@@ -22,8 +23,10 @@ import java.util.function.BiFunction;
  * <p>The first step runs eagerly (modules load, shared-memory limits are raised, the allocator's
  * cache fills); the second is captured and replayed; every later step copies the new latents and
  * timestep into the graph's static inputs and replays. The graph freezes the call, so it is used
- * only for the plain UNet: no attention processors, no ControlNet, no observer. If capture fails,
- * the pipeline warns and goes on eagerly.
+ * only where every pass does the same device work: attention and GroupNorm processors that are
+ * plain or step-invariant (StyleAligned's shared attention and norms are; Conditional Balance's
+ * per-step layer choice and guidance captures are not), no ControlNet. If capture fails, the
+ * pipeline warns and goes on eagerly.
  */
 final class UNetGraph implements AutoCloseable {
     private final CudaBackend cuda;
@@ -41,13 +44,14 @@ final class UNetGraph implements AutoCloseable {
     }
 
     /**
-     * A graph runner for this UNet, or null where graphs do not apply: not on CUDA, processors
-     * installed, a ControlNet, or switched off ({@code enabled} false, e.g. -Dd4j.cuda.graphs=false).
+     * A graph runner for this UNet, or null where graphs do not apply: not on CUDA, a processor that
+     * is not step-invariant, a ControlNet, or switched off ({@code enabled} false, e.g. -Dd4j.cuda.graphs=false).
      * {@code call} builds the UNet input of a sample and timestep (context, SDXL text/time embeddings).
      */
     static UNetGraph of(UNet2DConditionModel unet, Device device, boolean withControl, boolean enabled,
                         BiFunction<Tensor, Float, UNetInput> call) {
-        if (!enabled || device.isCpu() || withControl || !unet.processors().allPlain()) return null;
+        if (!enabled || device.isCpu() || withControl || !unet.processors().allStepInvariant()) return null;
+        if (unet.groupNorms() != GroupNormProcessor.PLAIN && !unet.groupNorms().stepInvariant()) return null;
         if (!(Backends.of(device) instanceof CudaBackend cuda)) return null;
         return new UNetGraph(cuda, unet, call);
     }

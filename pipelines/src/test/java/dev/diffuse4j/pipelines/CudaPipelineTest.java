@@ -52,9 +52,33 @@ class CudaPipelineTest {
         try (StableDiffusion sd = FakeModels.load(name, new Placement(cuda, DType.F16))) {
             Warnings w = new Warnings();
             byte[] eager = new StableDiffusionPipeline(sd).cudaGraphs(false).generate(request(), w).images().get(0).rgb();
+            long before = CudaBackend.get().graphCaptures();
             byte[] graphed = new StableDiffusionPipeline(sd).cudaGraphs(true).generate(request(), w).images().get(0).rgb();
+            assertEquals(before + 1, CudaBackend.get().graphCaptures(), "one capture, replayed for the later steps");
             assertEquals(List.of(), w.seen, "no warnings (a failed capture warns and goes on eagerly)");
             assertArrayEquals(eager, graphed, name + ": graph replay changed the image");
+        }
+    }
+
+    /** StyleAligned's shared attention and shared norms are step-invariant: its steps replay as graphs too, bit-identically. */
+    @Test
+    void styleAlignedStepsReplayAsGraphs() {
+        Device cuda = cudaOrSkip();
+        List<String> prompts = List.of("a tower", "a tower in snow");
+        try (StableDiffusion sd = FakeModels.load("tiny-sd15", new Placement(cuda, DType.F16))) {
+            StyleAlignedPipeline.Options o = StyleAlignedPipeline.Options.defaults().withSharedNorm(true);
+            Warnings w = new Warnings();
+            StyleAlignedPipeline eager = new StyleAlignedPipeline(sd), graphed = new StyleAlignedPipeline(sd);
+            eager.pipeline().cudaGraphs(false);
+            graphed.pipeline().cudaGraphs(true);
+            long before = CudaBackend.get().graphCaptures();
+            GenerationResult a = eager.generate(prompts, request(), o, w);
+            assertEquals(before, CudaBackend.get().graphCaptures(), "graphs off: nothing captured");
+            GenerationResult b = graphed.generate(prompts, request(), o, w);
+            assertEquals(before + 1, CudaBackend.get().graphCaptures(), "one capture, replayed for the later steps");
+            assertEquals(List.of(), w.seen);
+            for (int i = 0; i < prompts.size(); i++)
+                assertArrayEquals(a.images().get(i).rgb(), b.images().get(i).rgb(), "image " + i);
         }
     }
 

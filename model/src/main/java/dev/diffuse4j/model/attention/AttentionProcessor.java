@@ -23,6 +23,13 @@ public interface AttentionProcessor {
      */
     Tensor process(Attention attn, Tensor hidden, Tensor context, LayerInfo layer, StepContext step);
 
+    /**
+     * True when every call does the same device work whatever the step (it ignores {@code step} and
+     * keeps no host-side state between passes), so a pass can be captured once as a CUDA graph and
+     * replayed at every step. {@link #PLAIN} is; a processor must say so to get replayed.
+     */
+    default boolean stepInvariant() { return false; }
+
     /** Plain multi-head attention through the runtime's attention op. */
     AttentionProcessor PLAIN = (attn, hidden, context, layer, step) -> attn.plain(hidden, context);
 }

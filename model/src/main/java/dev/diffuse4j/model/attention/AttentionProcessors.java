@@ -49,9 +49,9 @@ public final class AttentionProcessors {
             throw new IllegalArgumentException("no attention layer named '" + name + "'");
     }
 
-    /** True when every layer runs {@link AttentionProcessor#PLAIN} (nothing installed). */
-    public boolean allPlain() {
-        for (AttentionProcessor p : processors) if (p != AttentionProcessor.PLAIN) return false;
+    /** True when every layer's processor is {@link AttentionProcessor#PLAIN} or {@link AttentionProcessor#stepInvariant()}. */
+    public boolean allStepInvariant() {
+        for (AttentionProcessor p : processors) if (p != AttentionProcessor.PLAIN && !p.stepInvariant()) return false;
         return true;
     }
 

@@ -17,6 +17,9 @@ public interface GroupNormProcessor {
      */
     Tensor apply(GroupNorm norm, Tensor x, boolean silu);
 
+    /** True when every call does the same device work at every step (see AttentionProcessor#stepInvariant). */
+    default boolean stepInvariant() { return false; }
+
     /** The layer's own GroupNorm (statistics per batch item). */
     GroupNormProcessor PLAIN = (norm, x, silu) -> silu ? norm.forwardSilu(x) : norm.forward(x);
 }

@@ -350,7 +350,16 @@ public final class CudaBackend implements Backend {
      * tensors; read them after a replay). Inputs are static too: keep them alive while the graph
      * lives and change their values with {@link #copyInto}. Host copies cannot be captured.
      */
-    public CudaGraph capture(Runnable step) { return CudaGraph.capture(this, step); }
+    public CudaGraph capture(Runnable step) {
+        CudaGraph g = CudaGraph.capture(this, step);
+        captures.incrementAndGet();
+        return g;
+    }
+
+    /** Graphs captured so far by this backend (how a pipeline test tells that replay was used). */
+    public long graphCaptures() { return captures.get(); }
+
+    private final java.util.concurrent.atomic.AtomicLong captures = new java.util.concurrent.atomic.AtomicLong();
 
     // ---------------------------------------------------------------- helpers for the op classes
 
