@@ -14,7 +14,8 @@ import java.util.TreeMap;
  * a second failure throws {@link CudaOutOfMemoryException} with the sizes involved.
  *
  * <p>During CUDA-graph capture, allocations come from the capturing {@link GraphPool}: its blocks
- * stay reserved for the graph (replays write them again) and are never handed to other work.
+ * stay reserved for the graph (replays write them again) and are never handed to other work. So
+ * do blocks allocated before the capture and freed during it, which the replays still read.
  */
 final class CudaAllocator {
     private static final long SMALL = 1 << 20, SMALL_ROUND = 512, LARGE_ROUND = 2 << 20;
@@ -102,6 +103,12 @@ final class CudaAllocator {
 
     synchronized void release(Block b) {
         inUse -= b.size;
+        if (b.pool == null && capturing != null) {
+            // Freed inside a captured step, but allocated before it (an input the step consumed): every
+            // replay still reads it, so it joins the graph's pool instead of the general cache.
+            b.pool = capturing;
+            capturing.all.add(b);
+        }
         if (b.pool != null && !b.pool.closed) {
             put(b.pool.free, b);
         } else {

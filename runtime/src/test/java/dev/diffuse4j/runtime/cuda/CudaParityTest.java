@@ -364,6 +364,28 @@ class CudaParityTest {
     }
 
     @Test
+    void graphKeepsAnInputTheStepFreedAwayFromLaterWork() {
+        boolean sync = cuda.ctx.syncEachLaunch;
+        cuda.ctx.syncEachLaunch = false;
+        try (Scope s = Scope.open()) {
+            Tensor x = Scope.detach(cuda.copyFrom(Tensor.of(new float[]{1, 2, 3, 4}, 4)));
+            Tensor[] out = new Tensor[1];
+            try (CudaGraph g = cuda.capture(() -> {
+                out[0] = Scope.detach(cuda.affine(x, 2f, 1f));
+                x.close();  // the step consumes its input: replays still read x's block
+            })) {
+                Tensor other = cuda.full(DType.F32, 99f, 4);  // same size: the block x had, were it free
+                g.replay();
+                cuda.synchronize();
+                assertArrayEquals(new float[]{3, 5, 7, 9}, cuda.toCpu(out[0]).toFloatArray(), "replay read x, not " + other);
+            }
+            out[0].close();
+        } finally {
+            cuda.ctx.syncEachLaunch = sync;
+        }
+    }
+
+    @Test
     void graphReplayMatchesEagerExecution() {
         boolean sync = cuda.ctx.syncEachLaunch;
         cuda.ctx.syncEachLaunch = false;
