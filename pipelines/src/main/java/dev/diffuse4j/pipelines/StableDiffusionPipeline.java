@@ -185,7 +185,8 @@ public final class StableDiffusionPipeline {
 
     private Tensor onDevice(Tensor cpu) { return model.device().isCpu() ? cpu : Ops.to(cpu, model.device()); }
 
-    private static float[] host(Tensor t) {
+    /** A tensor's values on the host (copied from the device when needed). */
+    static float[] host(Tensor t) {
         if (t.device().isCpu()) return t.toFloatArray();
         try (Tensor h = Ops.to(t, Device.CPU)) {
             return h.toFloatArray();

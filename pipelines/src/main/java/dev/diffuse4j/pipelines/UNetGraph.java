@@ -10,7 +10,6 @@ import dev.diffuse4j.runtime.Tensor;
 import dev.diffuse4j.runtime.cuda.CudaBackend;
 import dev.diffuse4j.runtime.cuda.CudaGraph;
 import dev.diffuse4j.runtime.ops.Backends;
-import dev.diffuse4j.runtime.ops.Ops;
 
 import java.util.Arrays;
 import java.util.function.BiFunction;
@@ -71,13 +70,11 @@ final class UNetGraph implements AutoCloseable {
         if (graph == null && !eagerOnly && calls >= 2) capture(in, listener);
         if (graph == null) {
             try (Scope s = Scope.open()) {
-                return Ops.to(unet.forward(in), Device.CPU).toFloatArray();
+                return StableDiffusionPipeline.host(unet.forward(in));
             }
         }
         graph.replay();
-        try (Tensor h = Ops.to(output, Device.CPU)) {
-            return h.toFloatArray();
-        }
+        return StableDiffusionPipeline.host(output);
     }
 
     private void capture(UNetInput in, StepListener listener) {

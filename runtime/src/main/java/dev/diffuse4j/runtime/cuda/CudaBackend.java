@@ -17,6 +17,7 @@ import dev.diffuse4j.runtime.ops.UnaryOp;
 
 import java.lang.foreign.MemorySegment;
 import java.util.List;
+import java.util.concurrent.atomic.AtomicLong;
 
 /**
  * The CUDA backend: tensors in device memory (F16/BF16 storage with F32 accumulation, F32 where
@@ -51,6 +52,8 @@ public final class CudaBackend implements Backend {
     private final CudaAttentionGrad attentionGrad;
     private volatile GemmImplementation gemm;
     private volatile Cublas cublas;
+
+    private final AtomicLong captures = new AtomicLong();
 
     /** Which code runs matmul and linear: the hand-written kernels (default) or the installed cuBLAS. */
     public enum GemmImplementation { KERNELS, CUBLAS }
@@ -358,8 +361,6 @@ public final class CudaBackend implements Backend {
 
     /** Graphs captured so far by this backend (how a pipeline test tells that replay was used). */
     public long graphCaptures() { return captures.get(); }
-
-    private final java.util.concurrent.atomic.AtomicLong captures = new java.util.concurrent.atomic.AtomicLong();
 
     // ---------------------------------------------------------------- helpers for the op classes
 
