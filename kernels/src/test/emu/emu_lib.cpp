@@ -2,7 +2,14 @@
 #include "emu.h"
 #include "emu_lib.h"
 #include <cuda.h>  // the stand-in of src/test/emu: CUtensorMap and the emulated cuTensorMapEncodeTiled
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <map>
 #include <mutex>
+#include <vector>
 
 namespace {
 std::mutex launches;  // the emulator runs one grid at a time
@@ -12,6 +19,26 @@ thread_local std::string last_error;
 constexpr unsigned MAX_SMEM = 232448;
 
 int fail(int code, std::string why) { last_error = std::move(why); return code; }
+
+// D4J_EMU_PROFILE=<file>: host seconds, launches and blocks per kernel, written to the file at exit
+// ("-" for stderr), to see where an emulated run spends its time. It says nothing about a GPU's speed.
+struct Profile {
+    struct Row { double seconds = 0; long launches = 0; double blocks = 0; };
+    const char* path = std::getenv("D4J_EMU_PROFILE");
+    bool on = path && *path;
+    std::map<std::string, Row> rows;
+    ~Profile() {
+        if (!on || rows.empty()) return;
+        FILE* out = std::strcmp(path, "-") == 0 ? stderr : std::fopen(path, "w");
+        if (!out) return;
+        std::vector<std::pair<std::string, Row>> sorted(rows.begin(), rows.end());
+        std::sort(sorted.begin(), sorted.end(), [](auto& a, auto& b) { return a.second.seconds > b.second.seconds; });
+        std::fprintf(out, "%-48s %10s %9s %12s\n", "kernel", "seconds", "launches", "blocks");
+        for (auto& [name, r] : sorted)
+            std::fprintf(out, "%-48s %10.3f %9ld %12.0f\n", name.c_str(), r.seconds, r.launches, r.blocks);
+        if (out != stderr) std::fclose(out);
+    }
+} profile;
 }  // namespace
 
 extern "C" int d4j_emu_has(const char* kernel) { return emu::registry().count(kernel) ? 1 : 0; }
@@ -27,8 +54,15 @@ extern "C" int d4j_emu_launch(const char* kernel, unsigned gx, unsigned gy, unsi
     std::lock_guard<std::mutex> lock(launches);
     emu::failure.clear();
     emu::Entry e = it->second;
-    if (!emu::run_grid(dim3{gx, gy, gz}, block, smem, [&] { e(params); }))
-        return fail(719, std::string(kernel) + ": " + emu::failure);
+    auto start = std::chrono::steady_clock::now();
+    bool ok = emu::run_grid(dim3{gx, gy, gz}, block, smem, [&] { e(params); });
+    if (profile.on) {
+        Profile::Row& r = profile.rows[kernel];
+        r.seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+        r.launches++;
+        r.blocks += double(gx) * gy * gz;
+    }
+    if (!ok) return fail(719, std::string(kernel) + ": " + emu::failure);
     return 0;
 }
 
