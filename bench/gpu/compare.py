@@ -3,7 +3,7 @@
 and the ratio diffuse4j / PyTorch (below 1 = diffuse4j faster). Graph time is the kernel time.
 GEMM rows also show the Java cuBLAS binding and, on sm_90, the opt-in TMA + wgmma kernel.
 
-usage: compare.py D4J.csv TORCH.csv
+usage: compare.py D4J.csv TORCH.csv [--only-d4j]   (--only-d4j: just the shapes D4J.csv has)
 """
 import csv
 import os
@@ -25,7 +25,8 @@ def main():
             f"{'torch rate':>12s} {'cuBLAS/java':>11s} {'wgmma':>10s} {'wgmma rate':>12s}")
     print(head)
     print("-" * len(head))
-    for key in sorted(set(d4j) | set(torch), key=lambda k: (k[1], (d4j.get(k) or torch.get(k))["kind"], k[0])):
+    keys = set(d4j) if "--only-d4j" in sys.argv[3:] else set(d4j) | set(torch)
+    for key in sorted(keys, key=lambda k: (k[1], (d4j.get(k) or torch.get(k))["kind"], k[0])):
         a, b = d4j.get(key), torch.get(key)
         kind = (a or b)["kind"]
         flop = float((a or b)["flop"])

@@ -15,6 +15,15 @@ TC_CONV(f16, f16, s, 64, 64, 32, 32)
 TC_CONV(bf16, bf16, l, 128, 128, 64, 32)
 TC_CONV(bf16, bf16, s, 64, 64, 32, 32)
 
+// Split-K (gemm.cuh): 64x64 tile, grid z = batch * splits, F32 partials for gemm.cu's splitk_reduce.
+#define TC_CONV_SPLIT(T, S)                                                                               \
+    extern "C" __global__ void __launch_bounds__(TcConfig<64, 64, 32, 32, 4, true>::THREADS)                 \
+        conv_tc_##S##_split(GemmArgs g, ConvArgs c, SplitK sk) {                                             \
+        tc_gemm_body<T, 64, 64, 32, 32, 4, true, ConvA<T>, true>(g, c, sk);                                 \
+    }
+TC_CONV_SPLIT(f16, f16)
+TC_CONV_SPLIT(bf16, bf16)
+
 #define SIMT_CONV(T, S)                                                                                   \
     extern "C" __global__ void __launch_bounds__(256) conv_simt_##S(GemmArgs g, ConvArgs c) {            \
         SimtConvA<T> a{static_cast<const T*>(g.A) + blockIdx.z * g.sA, c, g.M, g.K};                                          \

@@ -19,6 +19,13 @@ struct GemmArgs {
     float alpha, beta;
 };
 
+// Split-K for grids too small to fill the GPU (SD1.5's 8x8 level at batch 2: M = 128, N = 1280,
+// K = 11520 gives 40 64x64 tiles for 132 SMs). blockIdx.z = batch * splits + split; split s sums
+// k tiles [s * per, (s + 1) * per) and stores the raw F32 sums to ws[blockIdx.z][M][N];
+// splitk_reduce (gemm.cu) adds the splits in order and applies the epilogue. No atomics, so a rerun
+// or a graph replay gives the same bits.
+struct SplitK { float* ws; int splits, per; };
+
 // Convolution geometry: x [Bn, H, W, Cin] NHWC, out [Bn, Ho, Wo, Cout] = [M, N] with
 // M = Bn*Ho*Wo and K = kh*kw*Cin in (r, s, c) order.
 struct ConvArgs { int Bn, H, W, Cin, Ho, Wo, kh, kw, sh, sw, pt, pl; };
@@ -27,6 +34,7 @@ struct ConvArgs { int Bn, H, W, Cin, Ho, Wo, kh, kw, sh, sw, pt, pl; };
 static_assert(sizeof(GemmArgs) == 152 && offsetof(GemmArgs, lda) == 40 && offsetof(GemmArgs, sA) == 72 &&
               offsetof(GemmArgs, a_k) == 104 && offsetof(GemmArgs, M) == 128 && offsetof(GemmArgs, alpha) == 144, "GemmArgs layout");
 static_assert(sizeof(ConvArgs) == 48, "ConvArgs layout");
+static_assert(sizeof(SplitK) == 16, "SplitK layout");
 
 constexpr int GEMM_BK = 32;
 
@@ -87,8 +95,8 @@ __device__ __forceinline__ int swz_k(int row, int chunk) { return row * GEMM_BK 
 // Swizzled element offset inside an N-contiguous [32][BN] tile.
 template <int BN> __device__ __forceinline__ int swz_n(int k, int chunk) { return k * BN + ((chunk ^ (k & 7)) << 3); }
 
-template <typename T, int BM, int BN, int WM, int WN, int STAGES, bool B_KMAJOR, typename ALoader>
-__device__ __forceinline__ void tc_gemm_body(const GemmArgs& g, const ConvArgs& conv) {
+template <typename T, int BM, int BN, int WM, int WN, int STAGES, bool B_KMAJOR, typename ALoader, bool SPLIT = false>
+__device__ __forceinline__ void tc_gemm_body(const GemmArgs& g, const ConvArgs& conv, const SplitK& sk = SplitK{}) {
     using Cfg = TcConfig<BM, BN, WM, WN, STAGES, B_KMAJOR>;
     DYNAMIC_SMEM(unsigned char, smem_raw);
     T* sA = reinterpret_cast<T*>(smem_raw);
@@ -97,7 +105,14 @@ __device__ __forceinline__ void tc_gemm_body(const GemmArgs& g, const ConvArgs& 
     const int tid = threadIdx.x, lane = tid & 31, warp = tid >> 5;
     const int wm = warp / (BN / WN), wn = warp % (BN / WN);
     const int bm = blockIdx.y * BM, bn = blockIdx.x * BN;
-    const long long z = blockIdx.z;
+    const int KT_ALL = (g.K + GEMM_BK - 1) / GEMM_BK;
+    long long z = blockIdx.z;
+    int kt0 = 0, kt1 = KT_ALL;  // this block's k tiles
+    if constexpr (SPLIT) {
+        kt0 = int(z % sk.splits) * sk.per;
+        kt1 = min(KT_ALL, kt0 + sk.per);
+        z /= sk.splits;
+    }
     const T* A = static_cast<const T*>(g.A) + z * g.sA;
     const T* B = static_cast<const T*>(g.B) + z * g.sB;
 
@@ -140,10 +155,10 @@ __device__ __forceinline__ void tc_gemm_body(const GemmArgs& g, const ConvArgs& 
 #pragma unroll
             for (int e = 0; e < 4; e++) acc[i][j][e] = 0.f;
 
-    const int KT = (g.K + GEMM_BK - 1) / GEMM_BK;
+    const int KT = max(kt1 - kt0, 0);
 #pragma unroll
     for (int s = 0; s < STAGES - 1; s++) {
-        if (s < KT) load_stage(s, s);
+        if (s < KT) load_stage(s, kt0 + s);
         cp_async_commit();
     }
 
@@ -151,7 +166,7 @@ __device__ __forceinline__ void tc_gemm_body(const GemmArgs& g, const ConvArgs& 
         cp_async_wait<STAGES - 2>();
         __syncthreads();
         int pf = kt + STAGES - 1;
-        if (pf < KT) load_stage(pf % STAGES, pf);
+        if (pf < KT) load_stage(pf % STAGES, kt0 + pf);
         cp_async_commit();
 
         const T* a = sA + (kt % STAGES) * Cfg::A_TILE;
@@ -188,6 +203,29 @@ __device__ __forceinline__ void tc_gemm_body(const GemmArgs& g, const ConvArgs& 
         }
     }
     cp_async_wait<0>();
+
+    if constexpr (SPLIT) {  // raw sums of this split; splitk_reduce does the epilogue
+        float* W = sk.ws + (long long)blockIdx.z * g.M * g.N;
+#pragma unroll
+        for (int i = 0; i < Cfg::MT; i++)
+#pragma unroll
+            for (int j = 0; j < Cfg::NT; j++) {
+                int n = bn + wn * WN + j * 8 + 2 * (lane & 3);
+#pragma unroll
+                for (int h = 0; h < 2; h++) {
+                    int m = bm + wm * WM + i * 16 + (lane >> 2) + h * 8;
+                    if (m >= g.M) continue;
+                    float* dst = W + (long long)m * g.N + n;
+                    if (n + 1 < g.N && (g.N & 1) == 0) {
+                        *reinterpret_cast<float2*>(dst) = make_float2(acc[i][j][2 * h], acc[i][j][2 * h + 1]);
+                    } else {
+                        if (n < g.N) dst[0] = acc[i][j][2 * h];
+                        if (n + 1 < g.N) dst[1] = acc[i][j][2 * h + 1];
+                    }
+                }
+            }
+        return;
+    }
 
     // Epilogue: alpha, bias, residual, convert, store (pairs when aligned).
     T* C = static_cast<T*>(g.C) + z * g.sC;

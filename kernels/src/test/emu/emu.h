@@ -30,6 +30,8 @@ using std::min; using std::max;
 struct dim3 { unsigned x = 1, y = 1, z = 1; };
 struct alignas(16) uint4 { unsigned x, y, z, w; };
 struct alignas(8) uint2 { unsigned x, y; };
+struct alignas(8) float2 { float x, y; };
+inline float2 make_float2(float x, float y) { return {x, y}; }
 inline dim3 threadIdx, blockIdx, blockDim, gridDim;
 #define __global__
 #define __device__

@@ -45,11 +45,12 @@ final class CudaKernels {
         Set<String> gm = set(m, "gemm"), cv = set(m, "conv"), at = set(m, "attention");
         for (String s : FLOATS) { gm.add("gemm_simt_" + s); cv.add("conv_simt_" + s); at.add("attn_simt_" + s); at.add("attn_maps_" + s); }
         for (String s : HALVES) {
-            for (String t : new String[]{"l", "s"}) {
+            for (String t : new String[]{"l", "s", "split"}) {
                 gm.add("gemm_tc_" + s + "_nt_" + t);
                 gm.add("gemm_tc_" + s + "_nn_" + t);
                 cv.add("conv_tc_" + s + "_" + t);
             }
+            gm.add("splitk_reduce_" + s);
             for (int d : FLASH_DIMS) at.add("flash_" + s + "_d" + d);
         }
         Set<String> sm90 = set(m, "gemm_sm90");

@@ -14,7 +14,8 @@ import static dev.diffuse4j.runtime.cuda.CudaBackend.address;
  * 16-byte aligned (K % 8 == 0) take the tensor-core kernels (copying an operand into that layout
  * when a transpose or broadcast requires it); F32 and the rest take the SIMT kernels. On an sm_90
  * device, opted in with {@code -Dd4j.cuda.gemm=wgmma}, linear and matmul with B as [N, K] take the
- * TMA + wgmma kernel instead ({@link CudaWgmmaGemm}; not yet validated on a GPU).
+ * TMA + wgmma kernel instead ({@link CudaWgmmaGemm}; not yet validated on a GPU). Tensor-core products
+ * too small to fill the GPU split K ({@link #splitK}).
  */
 final class CudaLinalg {
     private static final int MAX_GRID_Z = 65535;
@@ -207,6 +208,13 @@ final class CudaLinalg {
             be.requireHere(tb);
             if (tb != null) CudaTypes.requireFloat("conv2d bias", tb);
             boolean tc = CudaTypes.isHalf(t) && Cin % 8 == 0 && address(tx) % 16 == 0 && address(tw) % 16 == 0;
+            int splits = tc ? splitK(tiles(M, N, 64, 1), K, be.ctx.smCount) : 1;
+            if (splits > 1) {
+                byte[] args = gemmArgs(address(tx), K, 1, 0, address(tw), K, 1, K, 0, address(out), N, 0,
+                        CudaTypes.addressOrNull(tr), N, 0, M, N, K, tb, 1f, tr == null ? 0f : 1f);
+                byte[] conv = convArgs(Bn, H, W, Cin, Ho, Wo, kh, kw, p);
+                return launchSplit("conv2d", t, "conv", "conv_tc_" + CudaTypes.suffix(t) + "_split", args, conv, out, M, N, K, 1, splits);
+            }
             boolean large = tc && tiles(M, N, 128, 1) >= be.ctx.smCount;
             int bm = large ? 128 : 64;
             // Output rows go on grid y (at most 65535 tiles). Past that, one image per grid z slice.
@@ -215,8 +223,7 @@ final class CudaLinalg {
             if ((rows + bm - 1) / bm > gridYLimit || slices > gridYLimit)
                 throw new IllegalArgumentException("conv2d: output " + out.describe() + " exceeds the launch grid (" + gridYLimit
                         + " tiles of " + bm + " pixels per image, " + gridYLimit + " images)");
-            byte[] conv = new CStruct(48).i32(perImage ? 1 : Bn).i32(H).i32(W).i32(Cin).i32(Ho).i32(Wo).i32(kh).i32(kw)
-                    .i32(p.strideH()).i32(p.strideW()).i32(p.padTop()).i32(p.padLeft()).bytes();
+            byte[] conv = convArgs(perImage ? 1 : Bn, H, W, Cin, Ho, Wo, kh, kw, p);
             long sx = perImage ? (long) H * W * Cin : 0, sOut = perImage ? (long) Ho * Wo * Cout : 0;
             byte[] args = gemmArgs(address(tx), K, 1, sx, address(tw), K, 1, K, 0, address(out), N, sOut,
                     CudaTypes.addressOrNull(tr), N, sOut, rows, N, K, tb, 1f, tr == null ? 0f : 1f);
@@ -228,13 +235,66 @@ final class CudaLinalg {
         }
     }
 
+    /** The ConvArgs struct of gemm.cuh. */
+    private static byte[] convArgs(int Bn, int H, int W, int Cin, int Ho, int Wo, int kh, int kw, Conv2dParams p) {
+        return new CStruct(48).i32(Bn).i32(H).i32(W).i32(Cin).i32(Ho).i32(Wo).i32(kh).i32(kw)
+                .i32(p.strideH()).i32(p.strideW()).i32(p.padTop()).i32(p.padLeft()).bytes();
+    }
+
     // ---------------------------------------------------------------- launches
 
     private static long tiles(int M, int N, int tile, int nb) { return (long) ((M + tile - 1) / tile) * ((N + tile - 1) / tile) * nb; }
 
+    /** Split-K on unless -Dd4j.cuda.splitk=false (the GPU bench's A/B run). */
+    static boolean splitKEnabled = !"false".equals(System.getProperty("d4j.cuda.splitk"));
+    /** Fewest k tiles (of 32) a split sums: shorter splits spend more on the pipeline's fill than they win. */
+    static final int MIN_SPLIT_K_TILES = 8;
+    /** Most splits: the F32 partials cost splits * M * N * 4 bytes of traffic. */
+    static final int MAX_SPLITS = 16;
+
+    /**
+     * How many k splits a tensor-core product gets (1: none): when its 64x64 tiles do not give every
+     * SM a block and K is long enough, about one block per SM, each summing at least
+     * {@link #MIN_SPLIT_K_TILES} k tiles. SD1.5's 8x8 level at batch 2 (M = 128, N = 1280,
+     * K = 11520 for the 3x3 convs: 40 tiles) gets 4 splits on 132 SMs.
+     */
+    static int splitK(long tiles64, int K, int sms) {
+        if (!splitKEnabled || tiles64 >= sms) return 1;
+        int kTiles = (K + 31) / 32;
+        long want = (sms + tiles64 - 1) / tiles64;
+        return (int) Math.max(1, Math.min(Math.min(want, MAX_SPLITS), kTiles / MIN_SPLIT_K_TILES));
+    }
+
+    /**
+     * A split-K product: {@code kernel} of {@code module} (gemm.cuh's SplitK as its last struct, grid
+     * z = nb * splits) writes F32 partial sums to a scratch buffer, which gemm.cu's splitk_reduce adds
+     * up in order, with the epilogue of {@code args} (alpha, bias, residual, output).
+     */
+    private Tensor launchSplit(String op, DType t, String module, String kernel, byte[] args, byte[] conv, Tensor out,
+                               int M, int N, int K, int nb, int splits) {
+        int kTiles = (K + 31) / 32, per = (kTiles + splits - 1) / splits;
+        splits = (kTiles + per - 1) / per;  // no empty split
+        try (Tensor ws = be.alloc(op + " split-K partials", DType.F32, nb * splits, M, N)) {
+            byte[] sk = new CStruct(16).ptr(address(ws)).i32(splits).i32(per).bytes();
+            CudaContext.Kernel k = be.k.get(module, kernel);
+            int gx = (N + 63) / 64, gy = (M + 63) / 64;
+            if (conv != null) be.ctx.launch(op, k, gx, gy, nb * splits, 128, 32768, args, conv, sk);
+            else be.ctx.launch(op, k, gx, gy, nb * splits, 128, 32768, args, sk);
+            be.ctx.launch(op + " split-K reduce", be.k.get("gemm", "splitk_reduce_" + CudaTypes.suffix(t)),
+                    be.grid((long) nb * M * N), 1, 1, 256, 0, args, sk, nb);
+            return out;
+        }
+    }
+
     /** Tensor-core GEMM; {@code nt}: B rows are N (B is [N, K]), else B rows are K ([K, N]). */
     private Tensor launchTc(String op, DType t, Operand A, Operand B, boolean nt, Tensor out, int M, int N, int K, int nb,
                             long resAddr, long ldr, Tensor bias, float beta) {
+        int splits = splitK(tiles(M, N, 64, nb), K, be.ctx.smCount);
+        if (splits > 1 && (long) nb * splits <= MAX_GRID_Z) {
+            byte[] args = gemmArgs(A.address, A.rowStride, 1, A.batchStride, B.address, B.rowStride, nt ? 1 : B.rowStride,
+                    nt ? B.rowStride : 1, B.batchStride, address(out), N, (long) M * N, resAddr, ldr, (long) M * N, M, N, K, bias, 1f, beta);
+            return launchSplit(op, t, "gemm", "gemm_tc_" + CudaTypes.suffix(t) + (nt ? "_nt" : "_nn") + "_split", args, null, out, M, N, K, nb, splits);
+        }
         boolean large = tiles(M, N, 128, nb) >= be.ctx.smCount;
         int bm = large ? 128 : 64;
         String name = "gemm_tc_" + CudaTypes.suffix(t) + (nt ? "_nt_" : "_nn_") + (large ? "l" : "s");

@@ -219,6 +219,35 @@ class CudaParityTest {
                 random(rnd, dt, 2, 32, 32, 64), random(rnd, dt, 128, 3, 3, 64), random(rnd, DType.F32, 128), random(rnd, dt, 2, 32, 32, 128));
     }
 
+    /**
+     * Products whose 64x64 tiles leave SMs idle split K (F32 partials, then an in-order reduce with
+     * the epilogue). Every shape here splits on any device with at least 4 SMs (the emulated one
+     * has 4), with a shorter last split, odd N (scalar partial stores) and batches.
+     */
+    @ParameterizedTest
+    @EnumSource(value = DType.class, names = {"F16", "BF16"})
+    void splitKProductsMatchTheCpu(DType dt) {
+        int sms = cuda.ctx.smCount;
+        assertTrue(sms >= 4, "the shapes below split with 4 SMs or more");
+        assertEquals(4, CudaLinalg.splitK(40, 11520, 132), "SD1.5's 8x8-level conv at batch 2 on an H100");
+        assertEquals(1, CudaLinalg.splitK(200, 11520, 132), "enough tiles: no split");
+        assertEquals(1, CudaLinalg.splitK(2, 480, 132), "K too short to split");
+
+        assertTrue(CudaLinalg.splitK(2, 1032, sms) > 1);
+        parity("split-K matmul nt 50x1032x72", dt, (b, x) -> b.matmul(x[0], x[1], false, true), random(rnd, dt, 50, 1032), random(rnd, dt, 72, 1032));
+        assertTrue(CudaLinalg.splitK(2, 520, sms) > 1);
+        parity("split-K matmul nn batch 2, 40x520x24", dt, (b, x) -> b.matmul(x[0], x[1], false, false), random(rnd, dt, 2, 40, 520), random(rnd, dt, 2, 520, 24));
+        assertTrue(CudaLinalg.splitK(1, 1024, sms) > 1);
+        parity("split-K linear 63x1024x56 + bias", dt, (b, x) -> b.linear(x[0], x[1], x[2]),
+                random(rnd, dt, 3, 21, 1024), random(rnd, dt, 56, 1024), random(rnd, DType.F32, 56));
+        assertTrue(CudaLinalg.splitK(1, 9 * 128, sms) > 1);
+        parity("split-K conv 3x3 128->40 + bias + residual", dt, (b, x) -> b.conv2d(x[0], x[1], x[2], Conv2dParams.of(1, 1), x[3]),
+                random(rnd, dt, 2, 4, 4, 128), random(rnd, dt, 40, 3, 3, 128), random(rnd, dt, 40), random(rnd, dt, 2, 4, 4, 40));
+        assertTrue(CudaLinalg.splitK(1, 9 * 64, sms) > 1);
+        parity("split-K conv 3x3 stride 2, 64->13", dt, (b, x) -> b.conv2d(x[0], x[1], x[2], Conv2dParams.of(2, 1), null),
+                random(rnd, dt, 1, 9, 5, 64), random(rnd, dt, 13, 3, 3, 64), random(rnd, DType.F32, 13));
+    }
+
     /** Past 65535 row tiles (e.g. an F32 SDXL VAE decode at 1024 px, batch 4) each image gets its own grid z slice. */
     @ParameterizedTest
     @EnumSource(value = DType.class, names = {"F32", "F16"})
