@@ -50,35 +50,48 @@ final class ControlStage {
             throw new IllegalArgumentException("the ControlNet takes " + cn.config().conditioningChannels() + "-channel control images; only RGB (3) is supported");
     }
 
-    /** The UNet input with this step's residuals (tensors land in the caller's scope). */
-    UNetInput apply(UNetInput in, int step, int numSteps, double timestep, int items, boolean guided) {
-        Control.Level level = control.schedule().at(step, numSteps, timestep);
-        boolean[] rows = control.rows().select(step, items, guided);
-        int batch = in.sample().dim(0);
-        if (rows.length != batch) throw new IllegalStateException("ControlNet row selection has " + rows.length + " rows for a batch of " + batch);
-        int[] chosen = chosen(rows);
-        if (chosen.length == 0) level = Control.Level.OFF;
-        control.listener().onControl(step, timestep, level, level == Control.Level.OFF ? 0 : chosen.length);
-        if (level == Control.Level.OFF) return in;
+    /**
+     * What the ControlNet does at one step: its level and the UNet rows it runs on. Two equal plans
+     * do the same device work, which is what lets a step be replayed as a CUDA graph ({@link UNetGraph}).
+     */
+    record Plan(Control.Level level, List<Integer> rows) {}
 
+    /** This step's plan (and tells the control's listener). */
+    Plan plan(int step, int numSteps, double timestep, int items, boolean guided, int batch) {
+        Control.Level level = control.schedule().at(step, numSteps, timestep);
+        boolean[] flags = control.rows().select(step, items, guided);
+        if (flags.length != batch) throw new IllegalStateException("ControlNet row selection has " + flags.length + " rows for a batch of " + batch);
+        List<Integer> rows = new ArrayList<>();
+        for (int i = 0; i < flags.length; i++) if (flags[i]) rows.add(i);
+        if (rows.isEmpty()) level = Control.Level.OFF;
+        control.listener().onControl(step, timestep, level, level == Control.Level.OFF ? 0 : rows.size());
+        return new Plan(level, level == Control.Level.OFF ? List.of() : List.copyOf(rows));
+    }
+
+    /** True when the ControlNet's attention does the same work at every step (a graph may freeze it). */
+    boolean stepInvariant() { return control.model().processors().allStepInvariant(); }
+
+    /** The UNet input with this step's residuals: {@link #plan} then {@link #apply(UNetInput, Plan)}. */
+    UNetInput apply(UNetInput in, int step, int numSteps, double timestep, int items, boolean guided) {
+        return apply(in, plan(step, numSteps, timestep, items, guided, in.sample().dim(0)));
+    }
+
+    /** The UNet input with the residuals of a plan (tensors land in the caller's scope). */
+    UNetInput apply(UNetInput in, Plan plan) {
+        if (plan.level() == Control.Level.OFF) return in;
+        int batch = in.sample().dim(0);
+        int[] chosen = plan.rows().stream().mapToInt(Integer::intValue).toArray();
         UNetInput sub = UNetInput.of(gather(in.sample(), chosen), in.timesteps().length == 1 ? in.timesteps() : pick(in.timesteps(), chosen),
                 gather(in.context(), chosen)).withStep(in.step());
+        if (in.timestepValues() != null) sub = sub.withTimestepValues(gather(in.timestepValues(), chosen));
         if (in.y() != null) sub = sub.withY(gather(in.y(), chosen));
         else if (in.textEmbeds() != null) sub = sub.withTextTime(gather(in.textEmbeds(), chosen), gather(in.timeIds(), chosen));
         ControlNetOutput r = control.model().forwardEmbedded(sub, embedded, (float) control.scale());
-        Tensor mid = scatter(r.mid(), rows);
-        if (level == Control.Level.MID_ONLY) return in.withControl(null, mid);
+        Tensor mid = scatter(r.mid(), chosen, batch);
+        if (plan.level() == Control.Level.MID_ONLY) return in.withControl(null, mid);
         List<Tensor> down = new ArrayList<>();
-        for (Tensor d : r.down()) down.add(scatter(d, rows));
+        for (Tensor d : r.down()) down.add(scatter(d, chosen, batch));
         return in.withControl(down, mid);
-    }
-
-    private static int[] chosen(boolean[] rows) {
-        int n = 0;
-        for (boolean b : rows) if (b) n++;
-        int[] out = new int[n];
-        for (int i = 0, j = 0; i < rows.length; i++) if (rows[i]) out[j++] = i;
-        return out;
     }
 
     private static float[] pick(float[] v, int[] rows) {
@@ -94,14 +107,14 @@ final class ControlStage {
         return Ops.concat(parts, 0);
     }
 
-    /** Rows of {@code sub} at the selected positions, zeros elsewhere. */
-    private static Tensor scatter(Tensor sub, boolean[] rows) {
-        if (sub.dim(0) == rows.length) return sub;
+    /** Rows of {@code sub} at the {@code chosen} positions of a batch, zeros elsewhere. */
+    private static Tensor scatter(Tensor sub, int[] chosen, int batch) {
+        if (sub.dim(0) == batch) return sub;
         int[] one = sub.shape();
         one[0] = 1;
         Tensor zero = Ops.full(sub.device(), sub.dtype(), 0f, one);
         List<Tensor> parts = new ArrayList<>();
-        for (int i = 0, j = 0; i < rows.length; i++) parts.add(rows[i] ? sub.slice(0, j, ++j) : zero);
+        for (int i = 0, j = 0; i < batch; i++) parts.add(j < chosen.length && chosen[j] == i ? sub.slice(0, j, ++j) : zero);
         return Ops.concat(parts, 0);
     }
 

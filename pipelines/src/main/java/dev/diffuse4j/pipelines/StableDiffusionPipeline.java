@@ -19,6 +19,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.function.UnaryOperator;
 
 /**
  * Text-to-image and image-to-image for SD1.5 and SDXL, as diffusers' StableDiffusion(XL)Pipeline:
@@ -41,8 +42,8 @@ public final class StableDiffusionPipeline {
     }
 
     /**
-     * Replays each step's UNet call as a CUDA graph where it applies (CUDA, plain attention, no
-     * ControlNet; see {@link UNetGraph}). On by default; -Dd4j.cuda.graphs=false turns it off.
+     * Replays each step's UNet call (and ControlNet) as a CUDA graph where it applies (CUDA, plain
+     * or step-invariant attention; see {@link UNetGraph}). On by default; -Dd4j.cuda.graphs=false turns it off.
      */
     public StableDiffusionPipeline cudaGraphs(boolean on) {
         this.cudaGraphs = on;
@@ -97,19 +98,21 @@ public final class StableDiffusionPipeline {
             int total = scheduler.numSteps() - start;
             int[] batchShape = {guided ? 2 * n : n, h, w, c};
             listener.onStart(total);
-            try (UNetGraph graph = UNetGraph.of(model.unet(), model.device(), controlStage != null, cudaGraphs, (x, t) -> conditioned(x, t, cond))) {
+            try (UNetGraph graph = UNetGraph.of(model.unet(), model.device(), controlStage, cudaGraphs, (x, t) -> conditioned(x, t, cond))) {
                 for (int i = start; i < scheduler.numSteps(); i++) {
                     float[] modelIn = scheduler.scaleModelInput(latents, i);
                     float[] batch = guided ? Latents.twice(modelIn) : modelIn;
+                    ControlStage.Plan plan = controlStage == null ? null
+                            : controlStage.plan(i - start, total, scheduler.timestep(i), n, guided, batchShape[0]);
+                    UnaryOperator<UNetInput> withControl = in -> plan == null ? in : controlStage.apply(in, plan);
                     float[] out;
                     if (graph != null) {
-                        out = graph.forward(batch, batchShape, scheduler.timestep(i), listener);
+                        out = graph.forward(batch, batchShape, scheduler.timestep(i), plan, withControl, listener);
                     } else {
                         try (Scope step = Scope.open()) {
                             UNetInput in = conditioned(onDevice(Tensor.of(batch, batchShape)), scheduler.timestep(i), cond)
                                     .withStep(StepContext.of(i - start, total, scheduler.timestep(i)));
-                            if (controlStage != null) in = controlStage.apply(in, i - start, total, scheduler.timestep(i), n, guided);
-                            out = host(model.unet().forward(in));
+                            out = host(model.unet().forward(withControl.apply(in)));
                         }
                     }
                     float[] eps = guided ? Guidance.apply(out, n, g, req.guidanceRescale()) : out;

@@ -82,6 +82,33 @@ class CudaPipelineTest {
         }
     }
 
+    /**
+     * ControlNet steps replay too, one graph per plan: Conditional Balance's structure schedule (all
+     * residuals while t >= 500, then the mid residual only) gives two plans, so two captures, and the
+     * image is bit-identical to eager execution.
+     */
+    @Test
+    void controlNetStepsReplayAsOneGraphPerPlan() {
+        Device cuda = cudaOrSkip();
+        Placement onGpu = new Placement(cuda, DType.F16);
+        try (StableDiffusion sd = FakeModels.load("tiny-sd15", onGpu); var net = FakeModels.controlNet("tiny-sd15", onGpu)) {
+            GenerationRequest req = request().toBuilder().steps(6).build();
+            List<Control.Level> levels = new ArrayList<>();
+            Control control = Control.of(net, ControlNetPipelineTest.stripes(40, 24), 0.8)
+                    .withSchedule(Control.Schedule.conditionalBalance(0.5));
+            Warnings w = new Warnings();
+            byte[] eager = new StableDiffusionPipeline(sd).cudaGraphs(false).generate(req, w, LatentHook.NONE, control).images().get(0).rgb();
+            long before = CudaBackend.get().graphCaptures();
+            byte[] graphed = new StableDiffusionPipeline(sd).cudaGraphs(true)
+                    .generate(req, w, LatentHook.NONE, control.withListener((step, t, level, rows) -> levels.add(level))).images().get(0).rgb();
+            assertTrue(levels.stream().filter(l -> l == Control.Level.FULL).count() >= 2
+                    && levels.stream().filter(l -> l == Control.Level.MID_ONLY).count() >= 2, "both plans repeat: " + levels);
+            assertEquals(before + 2, CudaBackend.get().graphCaptures(), "one capture per plan");
+            assertEquals(List.of(), w.seen);
+            assertArrayEquals(eager, graphed, "graph replay changed the controlled image");
+        }
+    }
+
     /** The UNet graph captures once and replays every later step, matching eager predictions exactly. */
     @Test
     void unetGraphCapturesOnTheSecondStepAndReplays() {
@@ -92,7 +119,7 @@ class CudaPipelineTest {
             float[] timesteps = {901, 601, 301, 1};
             Random r = new Random(3);
             Warnings w = new Warnings();
-            try (UNetGraph g = UNetGraph.of(sd.unet(), cuda, false, true, (x, t) -> UNetInput.of(x, t, context))) {
+            try (UNetGraph g = UNetGraph.of(sd.unet(), cuda, null, true, (x, t) -> UNetInput.of(x, t, context))) {
                 assertTrue(g != null, "graphs apply to the plain UNet on CUDA");
                 for (int i = 0; i < timesteps.length; i++) {
                     float[] x = gaussian(r, 2 * 6 * 8 * 4);
