@@ -45,6 +45,14 @@ extern "C" int d4j_emu_has(const char* kernel) { return emu::registry().count(ke
 
 extern "C" const char* d4j_emu_error() { return last_error.c_str(); }
 
+extern "C" int d4j_emu_param_sizes(const char* kernel, size_t* sizes, int max) {
+    auto it = emu::signatures().find(kernel);
+    if (it == emu::signatures().end()) return -1;
+    int n = (int)it->second.size();
+    for (int i = 0; i < n && i < max; i++) sizes[i] = it->second[i];
+    return n;
+}
+
 extern "C" int d4j_emu_launch(const char* kernel, unsigned gx, unsigned gy, unsigned gz, unsigned block, unsigned smem, void** params) {
     auto it = emu::registry().find(kernel);
     if (it == emu::registry().end()) return fail(500, std::string("no kernel named ") + kernel + " in libd4jemu");
