@@ -19,7 +19,7 @@ TC_CONV(bf16, bf16, s, 64, 64, 32, 32)
 #define TC_CONV_SPLIT(T, S)                                                                               \
     extern "C" __global__ void __launch_bounds__(TcConfig<64, 64, 32, 32, 4, true>::THREADS)                 \
         conv_tc_##S##_split(GemmArgs g, ConvArgs c, SplitK sk) {                                             \
-        tc_gemm_body<T, 64, 64, 32, 32, 4, true, ConvA<T>, true>(g, c, sk);                                 \
+        tc_gemm_body<T, 64, 64, 32, 32, 4, true, ConvA<T>, EPI_SPLIT>(g, c, sk);                            \
     }
 TC_CONV_SPLIT(f16, f16)
 TC_CONV_SPLIT(bf16, bf16)

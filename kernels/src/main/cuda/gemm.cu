@@ -5,6 +5,7 @@
 // both from the names' tile: l = 128x128 / 256 threads, s = 64x64 / 128 threads, 4 stages).
 // gemm_tc_<dtype>_<nt|nn>_split (64x64 tile) takes a SplitK and grid z = batch * splits; it writes
 // F32 partial sums that splitk_reduce_<dtype> (grid-stride, 256 threads) turns into C.
+// gemm_tc_<dtype>_nt_<tile>_geglu: linear + GEGLU in one pass (grid over the 2 * inner columns).
 #include "gemm.cuh"
 
 #define TC_GEMM(T, S, LAYOUT, KMAJOR, TILE, BM, BN, WM, WN)                                               \
@@ -16,7 +17,14 @@
 #define TC_GEMM_SPLIT(T, S, LAYOUT, KMAJOR)                                                                \
     extern "C" __global__ void __launch_bounds__(TcConfig<64, 64, 32, 32, 4, KMAJOR>::THREADS)               \
         gemm_tc_##S##_##LAYOUT##_split(GemmArgs g, SplitK sk) {                                              \
-        tc_gemm_body<T, 64, 64, 32, 32, 4, KMAJOR, MatrixA<T>, true>(g, ConvArgs{}, sk);                      \
+        tc_gemm_body<T, 64, 64, 32, 32, 4, KMAJOR, MatrixA<T>, EPI_SPLIT>(g, ConvArgs{}, sk);                 \
+    }
+
+// FF1 + GEGLU (gemm.cuh): N = 2 * inner logical columns, C is [M, inner].
+#define TC_GEMM_GEGLU(T, S, TILE, BM, BN, WM, WN)                                                          \
+    extern "C" __global__ void __launch_bounds__(TcConfig<BM, BN, WM, WN, 4, true>::THREADS)                 \
+        gemm_tc_##S##_nt_##TILE##_geglu(GemmArgs g) {                                                        \
+        tc_gemm_body<T, BM, BN, WM, WN, 4, true, MatrixA<T>, EPI_GEGLU>(g, ConvArgs{});                      \
     }
 
 #define TC_GEMMS(T, S)                                  \
@@ -25,7 +33,9 @@
     TC_GEMM(T, S, nt, true, s, 64, 64, 32, 32)          \
     TC_GEMM(T, S, nn, false, s, 64, 64, 32, 32)         \
     TC_GEMM_SPLIT(T, S, nt, true)                       \
-    TC_GEMM_SPLIT(T, S, nn, false)
+    TC_GEMM_SPLIT(T, S, nn, false)                      \
+    TC_GEMM_GEGLU(T, S, l, 128, 128, 64, 32)            \
+    TC_GEMM_GEGLU(T, S, s, 64, 64, 32, 32)
 
 TC_GEMMS(f16, f16)
 TC_GEMMS(bf16, bf16)

@@ -95,8 +95,22 @@ __device__ __forceinline__ int swz_k(int row, int chunk) { return row * GEMM_BK 
 // Swizzled element offset inside an N-contiguous [32][BN] tile.
 template <int BN> __device__ __forceinline__ int swz_n(int k, int chunk) { return k * BN + ((chunk ^ (k & 7)) << 3); }
 
-template <typename T, int BM, int BN, int WM, int WN, int STAGES, bool B_KMAJOR, typename ALoader, bool SPLIT = false>
+// What the tensor-core body does with its tile: the full epilogue, F32 split-K partials, or GEGLU.
+//
+// GEGLU fuses diffusers' FF1 projection with its activation: B is the [2*inner, K] weight of
+// h = x W^T + b, and C[m, f] = (h[m, f]) * gelu_erf(h[m, inner + f]) is [M, inner] (ldc = inner).
+// The tile's columns interleave the halves in groups of 8, logical column c being weight row
+// (c / 16) * 8 + c % 8, plus inner when c % 16 >= 8; so a thread's even n8 tile holds values and
+// the next one their gates, for the same rows and features. Needs B K-major and inner % 8 == 0.
+enum TcEpilogue { EPI_PLAIN, EPI_SPLIT, EPI_GEGLU };
+
+template <typename T, int BM, int BN, int WM, int WN, int STAGES, bool B_KMAJOR, typename ALoader, int EPI = EPI_PLAIN>
 __device__ __forceinline__ void tc_gemm_body(const GemmArgs& g, const ConvArgs& conv, const SplitK& sk = SplitK{}) {
+    constexpr bool SPLIT = EPI == EPI_SPLIT, GEGLU = EPI == EPI_GEGLU;
+    static_assert(!GEGLU || (B_KMAJOR && WN % 16 == 0 && BN % 16 == 0), "GEGLU pairs even/odd n8 tiles of K-major B");
+    const int inner = g.N / 2;
+    // The weight row of logical column n (GEGLU's interleave; identity otherwise).
+    auto b_row = [&](int n) { return GEGLU ? (n >> 4) * 8 + (n & 7) + ((n & 8) ? inner : 0) : n; };
     using Cfg = TcConfig<BM, BN, WM, WN, STAGES, B_KMAJOR>;
     DYNAMIC_SMEM(unsigned char, smem_raw);
     T* sA = reinterpret_cast<T*>(smem_raw);
@@ -138,7 +152,7 @@ __device__ __forceinline__ void tc_gemm_body(const GemmArgs& g, const ConvArgs& 
             int id = tid + i * Cfg::THREADS;
             if constexpr (B_KMAJOR) {
                 int r = id / 4, c = id % 4, n = bn + r, k = k0 + c * 8;
-                cp_async16(b + swz_k(r, c), (n < g.N && k < g.K) ? B + (long long)n * g.ldb + k : nullptr, B);
+                cp_async16(b + swz_k(r, c), (n < g.N && k < g.K) ? B + (long long)b_row(n) * g.ldb + k : nullptr, B);
             } else {
                 constexpr int CPR = BN / 8;  // chunks per k row
                 int r = id / CPR, c = id % CPR, k = k0 + r, n = bn + c * 8;
@@ -221,6 +235,35 @@ __device__ __forceinline__ void tc_gemm_body(const GemmArgs& g, const ConvArgs& 
                     } else {
                         if (n < g.N) dst[0] = acc[i][j][2 * h];
                         if (n + 1 < g.N) dst[1] = acc[i][j][2 * h + 1];
+                    }
+                }
+            }
+        return;
+    }
+
+    if constexpr (GEGLU) {
+        T* C = static_cast<T*>(g.C) + z * g.sC;
+#pragma unroll
+        for (int i = 0; i < Cfg::MT; i++)
+#pragma unroll
+            for (int j = 0; j < Cfg::NT; j += 2) {
+                int n = bn + wn * WN + j * 8 + 2 * (lane & 3);  // value column; its gate is n + 8
+                int f = (n >> 4) * 8 + (n & 7);                 // output feature
+                if (n >= g.N) continue;
+                float bv0 = load_any(g.bias, g.biasCode, b_row(n), 0.f), bv1 = load_any(g.bias, g.biasCode, b_row(n + 1), 0.f);
+                float bg0 = load_any(g.bias, g.biasCode, b_row(n + 8), 0.f), bg1 = load_any(g.bias, g.biasCode, b_row(n + 9), 0.f);
+#pragma unroll
+                for (int h = 0; h < 2; h++) {
+                    int m = bm + wm * WM + i * 16 + (lane >> 2) + h * 8;
+                    if (m >= g.M) continue;
+                    float v0 = (acc[i][j][2 * h] + bv0) * gelu_erf_f(acc[i][j + 1][2 * h] + bg0);
+                    float v1 = (acc[i][j][2 * h + 1] + bv1) * gelu_erf_f(acc[i][j + 1][2 * h + 1] + bg1);
+                    T* dst = C + (long long)m * g.ldc + f;
+                    if ((reinterpret_cast<uintptr_t>(dst) & 3) == 0) {
+                        *reinterpret_cast<uint32_t*>(dst) = pack2<T>(v0, v1);
+                    } else {
+                        dst[0] = from_f32<T>(v0);
+                        dst[1] = from_f32<T>(v1);
                     }
                 }
             }

@@ -17,7 +17,7 @@ public record FeedForward(Linear proj, Linear out) {
     }
 
     public Tensor forward(Tensor x) {
-        try (Tensor h = proj.forward(x); Tensor g = Ops.geglu(h)) {
+        try (Tensor g = Ops.linearGeglu(x, proj.weight(), proj.bias())) {  // fused on CUDA
             return out.forward(g);
         }
     }

@@ -288,6 +288,8 @@ public final class CudaBackend implements Backend {
 
     @Override public Tensor linear(Tensor x, Tensor w, Tensor bias) { return linalg.linear(x, w, bias); }
 
+    @Override public Tensor linearGeglu(Tensor x, Tensor w, Tensor bias) { return linalg.linearGeglu(x, w, bias); }
+
     @Override public Tensor conv2d(Tensor x, Tensor w, Tensor bias, Conv2dParams p, Tensor residual) { return linalg.conv2d(x, w, bias, p, residual); }
 
     @Override public Tensor groupNorm(Tensor x, int groups, Tensor gamma, Tensor beta, float eps, boolean silu) {

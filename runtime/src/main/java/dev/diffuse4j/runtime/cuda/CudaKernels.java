@@ -51,6 +51,7 @@ final class CudaKernels {
                 cv.add("conv_tc_" + s + "_" + t);
             }
             gm.add("splitk_reduce_" + s);
+            for (String t : new String[]{"l", "s"}) gm.add("gemm_tc_" + s + "_nt_" + t + "_geglu");
             for (int d : FLASH_DIMS) at.add("flash_" + s + "_d" + d);
         }
         Set<String> sm90 = set(m, "gemm_sm90");

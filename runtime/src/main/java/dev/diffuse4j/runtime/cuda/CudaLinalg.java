@@ -171,6 +171,47 @@ final class CudaLinalg {
         }
     }
 
+    /**
+     * geglu(linear(x, w, bias)) in one tensor-core pass (gemm.cuh's GEGLU epilogue): the [.., 2n]
+     * projection is never stored. Half precision with 16-byte rows and n % 8 == 0 (every SD
+     * transformer: n = 4 * dim); otherwise, and under cuBLAS, the two ops run one after the other.
+     */
+    Tensor linearGeglu(Tensor x, Tensor w, Tensor bias) {
+        int K = x.dim(-1), N = w.rank() == 2 ? w.dim(0) : -1;
+        boolean fusable = CudaTypes.isHalf(x.dtype()) && !be.usesCublas() && N > 0 && N % 16 == 0 && K % 8 == 0 && w.dim(1) == K
+                && (bias == null || bias.numel() == N);
+        if (!fusable) {
+            try (Tensor h = linear(x, w, bias)) {
+                return be.geglu(h);
+            }
+        }
+        DType t = x.dtype();
+        long M = Shapes.rows(x.shape());
+        if (M > Integer.MAX_VALUE) throw new IllegalArgumentException("linear+geglu: too many rows in " + x.describe());
+        int[] outShape = x.shape();
+        outShape[outShape.length - 1] = N / 2;
+        Tensor out = be.alloc("linear+geglu", t, outShape);
+        if (out.numel() == 0) return out;
+        try (Tensor tx = be.contiguousAs(x, t); Tensor tw = be.contiguousAs(w, t);
+             Tensor tb = bias == null ? null : (bias.isContiguous() ? bias.share() : be.contiguous(bias))) {
+            be.requireHere(tb);
+            if (tb != null) CudaTypes.requireFloat("linear+geglu bias", tb);
+            if (address(tx) % 16 != 0 || address(tw) % 16 != 0) {
+                out.close();
+                try (Tensor h = linear(x, w, bias)) {
+                    return be.geglu(h);
+                }
+            }
+            boolean large = tiles((int) M, N, 128, 1) >= be.ctx.smCount;
+            int bm = large ? 128 : 64;
+            byte[] args = gemmArgs(address(tx), K, 1, 0, address(tw), K, 1, K, 0, address(out), N / 2, 0, 0, 0, 0,
+                    (int) M, N, K, tb, 1f, 0f);
+            be.ctx.launch("linear+geglu", be.k.get("gemm", "gemm_tc_" + CudaTypes.suffix(t) + "_nt_" + (large ? "l" : "s") + "_geglu"),
+                    (N + bm - 1) / bm, ((int) M + bm - 1) / bm, 1, large ? 256 : 128, large ? 65536 : 32768, args);
+            return out;
+        }
+    }
+
     /** out[r, n] += bias[n] in place (the cuBLAS path has no epilogue). */
     private void addBias(Tensor out, Tensor bias, DType t) {
         try (Tensor b = be.as(bias, t)) {

@@ -91,6 +91,16 @@ public interface Backend {
     /** GEGLU: x [..., 2n] split into value (first half) and gate (second half): value * gelu_erf(gate). */
     Tensor geglu(Tensor x);
 
+    /**
+     * geglu(linear(x, w, bias)): the FF1 projection of a transformer block and its activation. A
+     * backend may fuse them (CUDA does, in the GEMM's epilogue, never storing the [..., 2n] projection).
+     */
+    default Tensor linearGeglu(Tensor x, Tensor w, Tensor bias) {
+        try (Tensor h = linear(x, w, bias)) {
+            return geglu(h);
+        }
+    }
+
     // ---------------------------------------------------------------- data movement
 
     /** Concatenation along {@code dim}; every other dimension must agree. */

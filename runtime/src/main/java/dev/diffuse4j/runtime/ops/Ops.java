@@ -4,6 +4,7 @@ import dev.diffuse4j.runtime.DType;
 import dev.diffuse4j.runtime.Device;
 import dev.diffuse4j.runtime.Tensor;
 import dev.diffuse4j.runtime.autograd.Recorder;
+import dev.diffuse4j.runtime.autograd.Tape;
 
 import java.util.Arrays;
 import java.util.List;
@@ -78,6 +79,16 @@ public final class Ops {
     public static Tensor unary(UnaryOp op, Tensor x) { return Recorder.unary(on(x).unary(op, x), op, x); }
 
     public static Tensor geglu(Tensor x) { return Recorder.geglu(on(x).geglu(x), x); }
+
+    /** geglu(linear(x, w, bias)), fused where the backend can; on a gradient tape the two ops are recorded. */
+    public static Tensor linearGeglu(Tensor x, Tensor w, Tensor bias) {
+        if (Tape.current() != null) {
+            try (Tensor h = linear(x, w, bias)) {
+                return geglu(h);
+            }
+        }
+        return on("linearGeglu", x, w, bias).linearGeglu(x, w, bias);
+    }
 
     public static Tensor add(Tensor a, Tensor b) { return binary(BinaryOp.ADD, a, b); }
 

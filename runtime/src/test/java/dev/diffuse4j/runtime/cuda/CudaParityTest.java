@@ -201,6 +201,23 @@ class CudaParityTest {
         parity("linear no bias", dt, (b, x) -> b.linear(x[0], x[1], null), random(rnd, dt, 33, 64), random(rnd, dt, 17, 64));
     }
 
+    /**
+     * The FF1 projection fused with GEGLU (values and gates interleaved in groups of 8 columns of the
+     * tile) against the CPU's linear then geglu; both tiles, a ragged M, and shapes that fall back
+     * (inner % 8 != 0, F32) to the two ops.
+     */
+    @ParameterizedTest
+    @EnumSource(value = DType.class, names = {"F32", "F16", "BF16"})
+    void linearGegluMatchesLinearThenGeglu(DType dt) {
+        parity("linear+geglu 150x64 -> 2x48", dt, (b, x) -> b.linearGeglu(x[0], x[1], x[2]),
+                random(rnd, dt, 3, 50, 64), random(rnd, dt, 96, 64), random(rnd, DType.F32, 96));
+        parity("linear+geglu big tiles 520x64 -> 2x160", dt, (b, x) -> b.linearGeglu(x[0], x[1], x[2]),
+                random(rnd, dt, 520, 64), random(rnd, dt, 320, 64), random(rnd, dt, 320));
+        parity("linear+geglu no bias", dt, (b, x) -> b.linearGeglu(x[0], x[1], null), random(rnd, dt, 37, 32), random(rnd, dt, 64, 32));
+        parity("linear+geglu fallback, inner 13", dt, (b, x) -> b.linearGeglu(x[0], x[1], x[2]),
+                random(rnd, dt, 9, 16), random(rnd, dt, 26, 16), random(rnd, DType.F32, 26));
+    }
+
     @ParameterizedTest
     @EnumSource(value = DType.class, names = {"F32", "F16", "BF16"})
     void conv2d(DType dt) {
