@@ -99,6 +99,13 @@ public final class CudaBench {
                     flop = 2.0 * M * N * K;
                     bytes = (double) es * ((long) M * K + (long) N * K + (long) M * N);
                 }
+                case "ff1" -> {  // linear to 2 * inner + GEGLU, fused (Ops.linearGeglu)
+                    int M = i(f[2]), K = i(f[3]), inner = i(f[4]);
+                    Tensor x = add(in, rand(t, M, K)), w = add(in, rand(t, 2 * inner, K)), b = add(in, rand(t, 2 * inner));
+                    op = () -> CUDA.linearGeglu(x, w, b).close();
+                    flop = 2.0 * M * 2 * inner * K;
+                    bytes = (double) es * ((long) M * K + 2L * inner * K + (long) M * inner);
+                }
                 case "conv" -> {
                     int B = i(f[2]), H = i(f[3]), W = i(f[4]), ci = i(f[5]), co = i(f[6]), k = i(f[7]), s = i(f[8]), p = i(f[9]);
                     Tensor x = add(in, rand(t, B, H, W, ci)), w = add(in, rand(t, co, k, k, ci)), b = add(in, rand(t, co));

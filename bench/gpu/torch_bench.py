@@ -55,6 +55,15 @@ def case(f, dtype):
         M, K, N = n
         x, w = rand(M, K, dtype=dtype), rand(N, K, dtype=dtype)
         return (lambda: F.linear(x, w)), 2.0 * M * N * K, es * (M * K + N * K + M * N)
+    if kind == "ff1":
+        # diffusers' GEGLU: proj, chunk, value * gelu(gate)
+        M, K, inner = n
+        x, w, b = rand(M, K, dtype=dtype), rand(2 * inner, K, dtype=dtype), rand(2 * inner, dtype=dtype)
+
+        def run():
+            v, g = F.linear(x, w, b).chunk(2, dim=-1)
+            return v * F.gelu(g)
+        return run, 2.0 * M * 2 * inner * K, es * (M * K + 2 * inner * K + M * inner)
     if kind == "conv":
         B, H, W, ci, co, k, s, p = n
         x = rand(B, ci, H, W, dtype=dtype).to(memory_format=torch.channels_last)
