@@ -148,15 +148,9 @@ final class CudaLinalg {
         DType t = x.dtype();
         int K = x.dim(-1), N = w.dim(0);
         long M = Shapes.rows(x.shape());
-        if (M > Integer.MAX_VALUE) throw new IllegalArgumentException("linear: too many rows in " + x.describe());
-        int[] outShape = x.shape();
-        outShape[outShape.length - 1] = N;
-        Tensor out = be.alloc("linear", t, outShape);
+        Tensor out = rowsOutput("linear", x, t, N);
         if (out.numel() == 0) return out;
-        try (Tensor tx = be.contiguousAs(x, t); Tensor tw = be.contiguousAs(w, t);
-             Tensor tb = bias == null ? null : (bias.isContiguous() ? bias.share() : be.contiguous(bias))) {
-            be.requireHere(tb);
-            if (tb != null) CudaTypes.requireFloat("linear bias", tb);
+        try (Tensor tx = be.contiguousAs(x, t); Tensor tw = be.contiguousAs(w, t); Tensor tb = epilogueBias("linear", bias)) {
             if (be.usesCublas()) {
                 be.cublas().gemm("linear", Cublas.dataType(t), true, (int) M, N, K, address(tx), K, 0, address(tw), K, 0, address(out), 1);
                 if (tb != null) addBias(out, tb, t);
@@ -187,15 +181,9 @@ final class CudaLinalg {
         }
         DType t = x.dtype();
         long M = Shapes.rows(x.shape());
-        if (M > Integer.MAX_VALUE) throw new IllegalArgumentException("linear+geglu: too many rows in " + x.describe());
-        int[] outShape = x.shape();
-        outShape[outShape.length - 1] = N / 2;
-        Tensor out = be.alloc("linear+geglu", t, outShape);
+        Tensor out = rowsOutput("linear+geglu", x, t, N / 2);
         if (out.numel() == 0) return out;
-        try (Tensor tx = be.contiguousAs(x, t); Tensor tw = be.contiguousAs(w, t);
-             Tensor tb = bias == null ? null : (bias.isContiguous() ? bias.share() : be.contiguous(bias))) {
-            be.requireHere(tb);
-            if (tb != null) CudaTypes.requireFloat("linear+geglu bias", tb);
+        try (Tensor tx = be.contiguousAs(x, t); Tensor tw = be.contiguousAs(w, t); Tensor tb = epilogueBias("linear+geglu", bias)) {
             if (address(tx) % 16 != 0 || address(tw) % 16 != 0) {
                 out.close();
                 try (Tensor h = linear(x, w, bias)) {
@@ -210,6 +198,22 @@ final class CudaLinalg {
                     (N + bm - 1) / bm, ((int) M + bm - 1) / bm, 1, large ? 256 : 128, large ? 65536 : 32768, args);
             return out;
         }
+    }
+
+    /** The [..., n] output of a per-row op over x (linear and its fusions); more rows than an int holds are refused. */
+    private Tensor rowsOutput(String op, Tensor x, DType t, int n) {
+        if (Shapes.rows(x.shape()) > Integer.MAX_VALUE) throw new IllegalArgumentException(op + ": too many rows in " + x.describe());
+        int[] shape = x.shape();
+        shape[shape.length - 1] = n;
+        return be.alloc(op, t, shape);
+    }
+
+    /** A bias as the GEMM epilogue reads it (contiguous, on this device, a float dtype), or null. */
+    private Tensor epilogueBias(String op, Tensor bias) {
+        if (bias == null) return null;
+        be.requireHere(bias);
+        CudaTypes.requireFloat(op + " bias", bias);
+        return bias.isContiguous() ? bias.share() : be.contiguous(bias);
     }
 
     /** out[r, n] += bias[n] in place (the cuBLAS path has no epilogue). */
@@ -243,11 +247,8 @@ final class CudaLinalg {
         long Ml = (long) Bn * Ho * Wo;
         if (Ml > Integer.MAX_VALUE) throw new IllegalArgumentException("conv2d: output too large: " + out.describe());
         int M = (int) Ml, N = Cout, K = kh * kw * Cin;
-        try (Tensor tx = be.contiguousAs(x, t); Tensor tw = be.contiguousAs(w, t);
-             Tensor tb = bias == null ? null : (bias.isContiguous() ? bias.share() : be.contiguous(bias));
+        try (Tensor tx = be.contiguousAs(x, t); Tensor tw = be.contiguousAs(w, t); Tensor tb = epilogueBias("conv2d", bias);
              Tensor tr = residual == null ? null : be.contiguousAs(residual, t)) {
-            be.requireHere(tb);
-            if (tb != null) CudaTypes.requireFloat("conv2d bias", tb);
             boolean tc = CudaTypes.isHalf(t) && Cin % 8 == 0 && address(tx) % 16 == 0 && address(tw) % 16 == 0;
             int splits = tc ? splitK(tiles(M, N, 64, 1), K, be.ctx.smCount) : 1;
             if (splits > 1) {
