@@ -245,18 +245,8 @@ final class Norms {
         float[] g = param(op, "gamma", gamma, d, x);
         float[] b = param(op, "beta", beta, d, x);
         Tensor out = Tensor.zeros(DType.F32, x.shape());
-        MemorySegment xs = x.cpuSegment(), os = out.cpuSegment();
-        DType dt = x.dtype();
-        Walk w = Walk.rows(x.shape(), new long[]{x.offset()}, x.strides());
-        long stride = w.innerStride[0];
-        w.forEachRow((row, col, len, off) -> {
-            MemorySegment src = xs;
-            long sb = off[0] * 4;
-            if (dt != DType.F32 || stride != 1) {
-                src = Scratch.get().segment(0, d);
-                sb = 0;
-                Floats.load(xs, dt, off[0], stride, src, 0, d);
-            }
+        MemorySegment os = out.cpuSegment();
+        forEachF32Row(x, d, (row, src, sb) -> {
             long db = row * d * 4;
             // Summing x - x[0] keeps float partial sums small when the row sits far from zero.
             float first = d == 0 ? 0f : src.get(Floats.F32, sb);
@@ -267,6 +257,29 @@ final class Norms {
             layerNormRow(src, sb, os, db, d, hi, (float) rstd, (float) ((mean - hi) * rstd), g, b);
         });
         return out;
+    }
+
+    /** A last-dimension row of n values as F32: {@code src} at byte offset {@code sb}. */
+    @FunctionalInterface
+    private interface F32Row {
+        void accept(long row, MemorySegment src, long sb);
+    }
+
+    /** Every last-dimension row of x, read in place when x is F32 with unit stride, else converted into scratch. */
+    private static void forEachF32Row(Tensor x, int n, F32Row body) {
+        MemorySegment xs = x.cpuSegment();
+        DType dt = x.dtype();
+        Walk w = Walk.rows(x.shape(), new long[]{x.offset()}, x.strides());
+        long stride = w.innerStride[0];
+        w.forEachRow((row, col, len, off) -> {
+            if (dt == DType.F32 && stride == 1) {
+                body.accept(row, xs, off[0] * 4);
+                return;
+            }
+            MemorySegment src = Scratch.get().segment(0, n);
+            Floats.load(xs, dt, off[0], stride, src, 0, n);
+            body.accept(row, src, 0);
+        });
     }
 
     /** y = ((x - mean) * rstd - meanLoTimesRstd) * gamma + beta; the mean is hi (float) + lo, see groupNorm. */
@@ -329,20 +342,8 @@ final class Norms {
         if (x.rank() < 1) throw new IllegalArgumentException("softmax: x " + x.describe() + " has no last dimension");
         int n = x.dim(-1);
         Tensor out = Tensor.zeros(DType.F32, x.shape());
-        MemorySegment xs = x.cpuSegment(), os = out.cpuSegment();
-        DType dt = x.dtype();
-        Walk w = Walk.rows(x.shape(), new long[]{x.offset()}, x.strides());
-        long stride = w.innerStride[0];
-        w.forEachRow((row, col, len, off) -> {
-            MemorySegment src = xs;
-            long sb = off[0] * 4;
-            if (dt != DType.F32 || stride != 1) {
-                src = Scratch.get().segment(0, n);
-                sb = 0;
-                Floats.load(xs, dt, off[0], stride, src, 0, n);
-            }
-            softmaxRow(src, sb, os, row * n * 4, n);
-        });
+        MemorySegment os = out.cpuSegment();
+        forEachF32Row(x, n, (row, src, sb) -> softmaxRow(src, sb, os, row * n * 4, n));
         return out;
     }
 
