@@ -2,26 +2,15 @@ package dev.diffuse4j.runtime.cuda;
 
 import org.junit.jupiter.api.Test;
 
-import java.lang.foreign.Arena;
-import java.lang.foreign.SymbolLookup;
 
 import static org.junit.jupiter.api.Assertions.*;
 import static org.junit.jupiter.api.Assumptions.assumeFalse;
 
 /** Without cuBLAS installed, binding it fails with a reason that says what was tried and how to point at it. */
 class CublasBindingTest {
-    private static boolean loadable(String name) {
-        try {
-            SymbolLookup.libraryLookup(name, Arena.global());
-            return true;
-        } catch (IllegalArgumentException e) {
-            return false;
-        }
-    }
-
     @Test
     void missingLibraryIsExplained() {
-        assumeFalse(loadable("libcublas.so.13") || loadable("libcublas.so.12") || System.getProperty("d4j.cublas.path") != null
+        assumeFalse(CudaTestSupport.loadable("libcublas.so.13") || CudaTestSupport.loadable("libcublas.so.12") || System.getProperty("d4j.cublas.path") != null
                 || System.getenv("D4J_CUBLAS") != null, "skipped: cuBLAS is installed here (covered by CudaParityTest.cublasGemmPath)");
         CudaUnavailableException e = assertThrows(CudaUnavailableException.class, () -> Cublas.open(0L));
         assertTrue(e.getMessage().contains("libcublas.so.13") && e.getMessage().contains("d4j.cublas.path"), e.getMessage());

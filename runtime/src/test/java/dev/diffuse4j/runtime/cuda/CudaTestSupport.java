@@ -6,6 +6,8 @@ import dev.diffuse4j.runtime.Tensor;
 import dev.diffuse4j.runtime.ops.Backends;
 import org.junit.jupiter.api.Assumptions;
 
+import java.lang.foreign.Arena;
+import java.lang.foreign.SymbolLookup;
 import java.util.Random;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -20,6 +22,16 @@ final class CudaTestSupport {
      * calling test as SKIPPED with the reason (never a silent pass).
      * Launches are checked one by one (d4j.cuda.sync) so a faulting kernel is named.
      */
+    /** True when the dynamic linker can load the named shared library here. */
+    static boolean loadable(String name) {
+        try {
+            SymbolLookup.libraryLookup(name, Arena.global());
+            return true;
+        } catch (IllegalArgumentException e) {
+            return false;
+        }
+    }
+
     static CudaBackend backendOrSkip() {
         try {
             CudaBackend cuda = (CudaBackend) Backends.of(Device.cuda());

@@ -4,8 +4,6 @@ import dev.diffuse4j.runtime.DType;
 import dev.diffuse4j.runtime.Tensor;
 import org.junit.jupiter.api.Test;
 
-import java.lang.foreign.Arena;
-import java.lang.foreign.SymbolLookup;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 
@@ -101,18 +99,9 @@ class HopperTensorMapTest {
         assertEquals(12, bb.getInt(84));
     }
 
-    private static boolean loadable(String name) {
-        try {
-            SymbolLookup.libraryLookup(name, Arena.global());
-            return true;
-        } catch (IllegalArgumentException e) {
-            return false;
-        }
-    }
-
     @Test
     void missingDriverIsExplained() {
-        assumeFalse(loadable("libcuda.so.1") || System.getProperty("d4j.cuda.driver.path") != null || System.getenv("D4J_LIBCUDA") != null,
+        assumeFalse(CudaTestSupport.loadable("libcuda.so.1") || System.getProperty("d4j.cuda.driver.path") != null || System.getenv("D4J_LIBCUDA") != null,
                 "skipped: libcuda.so.1 is installed here (the binding is exercised by CudaWgmmaGemmTest on a GPU)");
         CudaUnavailableException e = assertThrows(CudaUnavailableException.class, HopperDriver::open);
         assertTrue(e.getMessage().contains("libcuda.so.1") && e.getMessage().contains("d4j.cuda.driver.path"), e.getMessage());
