@@ -186,7 +186,7 @@ public final class CudaBench {
     private static boolean wgmmaAvailable() {
         if (wgmma == null) {
             if (!Boolean.parseBoolean(System.getProperty("d4j.bench.wgmma", "true"))) {
-                System.out.println("[bench] no wgmma column: its parity tests failed in this run");
+                System.out.println("[bench] no wgmma column: -Dd4j.bench.wgmma=false (bench/gpu/run sets it when the wgmma parity failed, and for the split-K A/B)");
                 return wgmma = false;
             }
             try {

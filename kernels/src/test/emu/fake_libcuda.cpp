@@ -7,6 +7,10 @@
 // a fatbin, a kernel name must exist, dynamic shared memory must have been allowed, and a capturing
 // stream refuses host copies and synchronisation as the driver does (900). Device memory is host
 // memory; everything runs synchronously on the calling thread.
+//
+// D4J_FAKE_CUDA_CC=90 makes it an sm_90 device (H100's 227 KiB of opt-in shared memory) with
+// cuTensorMapEncodeTiled, which the backend's Hopper path binds from libcuda.so.1 through
+// java.lang.foreign: the wgmma/TMA GEMM then runs through the same two bindings as on a GPU.
 #include <cstddef>
 #include <cstdint>
 #include <cstdio>
@@ -23,6 +27,9 @@ int d4j_emu_has(const char* kernel);
 int d4j_emu_launch(const char* kernel, unsigned gx, unsigned gy, unsigned gz, unsigned block, unsigned smem, void** params);
 int d4j_emu_param_sizes(const char* kernel, size_t* sizes, int max);
 const char* d4j_emu_error();
+int d4j_emu_tensor_map_encode(void* map, int type, unsigned rank, void* global, const unsigned long long* dims,
+                              const unsigned long long* strides, const unsigned* box, const unsigned* elementStrides,
+                              int interleave, int swizzle, int l2, int oob);
 }
 
 namespace {
@@ -31,7 +38,7 @@ using CUdeviceptr = unsigned long long;
 constexpr CUresult SUCCESS = 0, INVALID_VALUE = 1, OUT_OF_MEMORY = 2, INVALID_DEVICE = 101, INVALID_IMAGE = 200,
                    INVALID_HANDLE = 400, NOT_FOUND = 500, LAUNCH_FAILED = 719, CAPTURE_UNSUPPORTED = 900,
                    CAPTURE_INVALIDATED = 901;
-constexpr int STATIC_SMEM_LIMIT = 48 * 1024, SMEM_OPTIN = 163840, ALIGN = 256;
+constexpr int STATIC_SMEM_LIMIT = 48 * 1024, ALIGN = 256;
 constexpr uint32_t FATBIN_MAGIC = 0xBA55ED50;
 
 struct Function { std::string name; int smemAllowed = STATIC_SMEM_LIMIT; };
@@ -43,6 +50,9 @@ std::recursive_mutex lock;
 std::map<CUdeviceptr, size_t> allocations;  // base -> bytes
 size_t allocated = 0;
 const size_t limit = [] { const char* e = std::getenv("D4J_FAKE_CUDA_MEMORY"); return e ? std::strtoull(e, nullptr, 10) : (4ull << 30); }();
+// Compute capability as major * 10 + minor: sm_80 (A100) unless D4J_FAKE_CUDA_CC says otherwise.
+const int cc = [] { const char* e = std::getenv("D4J_FAKE_CUDA_CC"); return e ? std::atoi(e) : 80; }();
+const int SMEM_OPTIN = cc >= 90 ? 232448 : 163840;
 std::vector<Op>* recording = nullptr;
 bool invalidated = false;
 int contextToken, moduleToken;
@@ -86,8 +96,8 @@ CUresult cuDeviceGetAttribute(int* v, int attribute, int d) {
     if (d != 0) return INVALID_DEVICE;
     switch (attribute) {
         case 16: *v = 4; return SUCCESS;            // MULTIPROCESSOR_COUNT
-        case 75: *v = 8; return SUCCESS;            // COMPUTE_CAPABILITY_MAJOR
-        case 76: *v = 0; return SUCCESS;            // COMPUTE_CAPABILITY_MINOR
+        case 75: *v = cc / 10; return SUCCESS;      // COMPUTE_CAPABILITY_MAJOR
+        case 76: *v = cc % 10; return SUCCESS;      // COMPUTE_CAPABILITY_MINOR
         case 97: *v = SMEM_OPTIN; return SUCCESS;   // MAX_SHARED_MEMORY_PER_BLOCK_OPTIN
         default: return INVALID_VALUE;
     }
@@ -155,6 +165,21 @@ CUresult cuLaunchKernel(void* fn, unsigned gx, unsigned gy, unsigned gz, unsigne
         std::fprintf(stderr, "[fake libcuda] %s: %s\n", name.c_str(), d4j_emu_error());
         return LAUNCH_FAILED;
     });
+}
+
+// Only on sm_90. The map's whole extent (last element of the last box row) must lie inside one
+// allocation: the emulated TMA reads what the map names, where a GPU would fault.
+CUresult cuTensorMapEncodeTiled(void* map, int type, unsigned rank, void* global, const unsigned long long* dims,
+                                const unsigned long long* strides, const unsigned* box, const unsigned* elementStrides,
+                                int interleave, int swizzle, int l2, int oob) {
+    std::lock_guard<std::recursive_mutex> g(lock);
+    if (cc < 90) return NOT_FOUND;
+    static const size_t elementBytes[] = {1, 2, 4, 4, 8, 8, 2, 4, 8, 2};
+    if (type < 0 || type > 9 || rank < 1 || rank > 5 || !dims || !box || !elementStrides) return INVALID_VALUE;
+    size_t extent = dims[0] * elementBytes[type];
+    for (unsigned i = 1; i < rank; i++) extent += (dims[i] - 1) * strides[i - 1];
+    if (!onDevice(reinterpret_cast<CUdeviceptr>(global), extent)) return INVALID_VALUE;
+    return d4j_emu_tensor_map_encode(map, type, rank, global, dims, strides, box, elementStrides, interleave, swizzle, l2, oob);
 }
 
 CUresult cuMemAlloc_v2(CUdeviceptr* p, size_t bytes) {
