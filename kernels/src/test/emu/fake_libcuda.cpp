@@ -4,8 +4,9 @@
 // (kernel parameter arrays, byte-array structs, device pointers given as a byte offset, direct
 // buffers for host copies) and JCudaApi's handle tables are exercised against a driver that checks
 // what it is given. Every device address must lie inside a live allocation, a module image must be
-// a fatbin, a kernel name must exist, dynamic shared memory must have been allowed, and a capturing
-// stream refuses host copies and synchronisation as the driver does (900). Device memory is host
+// a fatbin, a kernel name must exist, dynamic shared memory must have been allowed, a calling thread
+// must have made the context current (201 otherwise, as the driver answers a thread without one),
+// and a capturing stream refuses host copies and synchronisation as the driver does (900). Device memory is host
 // memory; everything runs synchronously on the calling thread.
 //
 // D4J_FAKE_CUDA_CC=90 makes it an sm_90 device (H100's 227 KiB of opt-in shared memory) with
@@ -36,7 +37,7 @@ namespace {
 using CUresult = int;
 using CUdeviceptr = unsigned long long;
 constexpr CUresult SUCCESS = 0, INVALID_VALUE = 1, OUT_OF_MEMORY = 2, INVALID_DEVICE = 101, INVALID_IMAGE = 200,
-                   INVALID_HANDLE = 400, NOT_FOUND = 500, LAUNCH_FAILED = 719, CAPTURE_UNSUPPORTED = 900,
+                   INVALID_CONTEXT = 201, INVALID_HANDLE = 400, NOT_FOUND = 500, LAUNCH_FAILED = 719, CAPTURE_UNSUPPORTED = 900,
                    CAPTURE_INVALIDATED = 901;
 constexpr int STATIC_SMEM_LIMIT = 48 * 1024, ALIGN = 256;
 constexpr uint32_t FATBIN_MAGIC = 0xBA55ED50;
@@ -56,6 +57,8 @@ const int SMEM_OPTIN = cc >= 90 ? 232448 : 163840;
 std::vector<Op>* recording = nullptr;
 bool invalidated = false;
 int contextToken, moduleToken;
+// Whether the calling thread has made the context current: the driver's per-thread context stack.
+thread_local bool contextCurrent = false;
 
 // True when [p, p + n) lies inside one live allocation.
 bool onDevice(CUdeviceptr p, size_t n) {
@@ -112,19 +115,26 @@ CUresult cuDevicePrimaryCtxRetain(void** ctx, int d) {
     *ctx = &contextToken;
     return SUCCESS;
 }
-CUresult cuCtxSetCurrent(void* ctx) { return ctx == &contextToken ? SUCCESS : INVALID_HANDLE; }
+CUresult cuCtxSetCurrent(void* ctx) {
+    if (ctx && ctx != &contextToken) return INVALID_HANDLE;
+    contextCurrent = ctx != nullptr;
+    return SUCCESS;
+}
 
 CUresult cuStreamCreate(void** s, unsigned) {
+    if (!contextCurrent) return INVALID_CONTEXT;
     static int next = 1;
     *s = new Stream{next++};
     return SUCCESS;
 }
 CUresult cuStreamSynchronize(void*) {
+    if (!contextCurrent) return INVALID_CONTEXT;
     std::lock_guard<std::recursive_mutex> g(lock);
     return recording ? invalidate() : SUCCESS;
 }
 
 CUresult cuModuleLoadData(void** module, const void* image) {
+    if (!contextCurrent) return INVALID_CONTEXT;
     uint32_t magic;
     std::memcpy(&magic, image, 4);
     if (magic != FATBIN_MAGIC) return INVALID_IMAGE;
@@ -132,6 +142,7 @@ CUresult cuModuleLoadData(void** module, const void* image) {
     return SUCCESS;
 }
 CUresult cuModuleGetFunction(void** f, void* module, const char* name) {
+    if (!contextCurrent) return INVALID_CONTEXT;
     if (module != &moduleToken) return INVALID_HANDLE;
     if (!d4j_emu_has(name)) return NOT_FOUND;
     *f = new Function{name};
@@ -145,6 +156,7 @@ CUresult cuFuncSetAttribute(void* f, int attribute, int value) {
 
 CUresult cuLaunchKernel(void* fn, unsigned gx, unsigned gy, unsigned gz, unsigned bx, unsigned by, unsigned bz,
                         unsigned smem, void*, void** params, void** extra) {
+    if (!contextCurrent) return INVALID_CONTEXT;
     std::lock_guard<std::recursive_mutex> g(lock);
     auto* f = static_cast<Function*>(fn);
     if (by != 1 || bz != 1 || extra || !params || (int)smem > f->smemAllowed) return INVALID_VALUE;
@@ -183,6 +195,7 @@ CUresult cuTensorMapEncodeTiled(void* map, int type, unsigned rank, void* global
 }
 
 CUresult cuMemAlloc_v2(CUdeviceptr* p, size_t bytes) {
+    if (!contextCurrent) return INVALID_CONTEXT;
     std::lock_guard<std::recursive_mutex> g(lock);
     if (bytes == 0) return INVALID_VALUE;
     size_t rounded = (bytes + ALIGN - 1) / ALIGN * ALIGN;
@@ -195,6 +208,7 @@ CUresult cuMemAlloc_v2(CUdeviceptr* p, size_t bytes) {
     return SUCCESS;
 }
 CUresult cuMemFree_v2(CUdeviceptr p) {
+    if (!contextCurrent) return INVALID_CONTEXT;
     std::lock_guard<std::recursive_mutex> g(lock);
     auto it = allocations.find(p);
     if (it == allocations.end()) return INVALID_VALUE;
@@ -204,6 +218,7 @@ CUresult cuMemFree_v2(CUdeviceptr p) {
     return SUCCESS;
 }
 CUresult cuMemGetInfo_v2(size_t* free, size_t* total) {
+    if (!contextCurrent) return INVALID_CONTEXT;
     std::lock_guard<std::recursive_mutex> g(lock);
     *free = limit - allocated;
     *total = limit;
@@ -211,6 +226,7 @@ CUresult cuMemGetInfo_v2(size_t* free, size_t* total) {
 }
 
 CUresult cuMemcpyHtoDAsync_v2(CUdeviceptr dst, const void* src, size_t n, void*) {
+    if (!contextCurrent) return INVALID_CONTEXT;
     std::lock_guard<std::recursive_mutex> g(lock);
     if (recording) return invalidate();
     if (!src || !onDevice(dst, n)) return INVALID_VALUE;
@@ -218,6 +234,7 @@ CUresult cuMemcpyHtoDAsync_v2(CUdeviceptr dst, const void* src, size_t n, void*)
     return SUCCESS;
 }
 CUresult cuMemcpyDtoHAsync_v2(void* dst, CUdeviceptr src, size_t n, void*) {
+    if (!contextCurrent) return INVALID_CONTEXT;
     std::lock_guard<std::recursive_mutex> g(lock);
     if (recording) return invalidate();
     if (!dst || !onDevice(src, n)) return INVALID_VALUE;
@@ -225,6 +242,7 @@ CUresult cuMemcpyDtoHAsync_v2(void* dst, CUdeviceptr src, size_t n, void*) {
     return SUCCESS;
 }
 CUresult cuMemcpyDtoDAsync_v2(CUdeviceptr dst, CUdeviceptr src, size_t n, void*) {
+    if (!contextCurrent) return INVALID_CONTEXT;
     std::lock_guard<std::recursive_mutex> g(lock);
     if (!onDevice(dst, n) || !onDevice(src, n)) return INVALID_VALUE;
     return enqueue([=] {
@@ -233,6 +251,7 @@ CUresult cuMemcpyDtoDAsync_v2(CUdeviceptr dst, CUdeviceptr src, size_t n, void*)
     });
 }
 CUresult cuMemsetD8Async(CUdeviceptr dst, unsigned char v, size_t n, void*) {
+    if (!contextCurrent) return INVALID_CONTEXT;
     std::lock_guard<std::recursive_mutex> g(lock);
     if (!onDevice(dst, n)) return INVALID_VALUE;
     return enqueue([=] {
@@ -242,6 +261,7 @@ CUresult cuMemsetD8Async(CUdeviceptr dst, unsigned char v, size_t n, void*) {
 }
 
 CUresult cuStreamBeginCapture_v2(void*, int) {
+    if (!contextCurrent) return INVALID_CONTEXT;
     std::lock_guard<std::recursive_mutex> g(lock);
     if (recording) return INVALID_VALUE;
     recording = new std::vector<Op>();
@@ -249,6 +269,7 @@ CUresult cuStreamBeginCapture_v2(void*, int) {
     return SUCCESS;
 }
 CUresult cuStreamEndCapture(void*, void** graph) {
+    if (!contextCurrent) return INVALID_CONTEXT;
     std::lock_guard<std::recursive_mutex> g(lock);
     if (!recording) return INVALID_VALUE;
     std::vector<Op>* ops = recording;
@@ -263,11 +284,13 @@ CUresult cuStreamEndCapture(void*, void** graph) {
     return SUCCESS;
 }
 CUresult cuGraphInstantiateWithFlags(void** exec, void* graph, unsigned long long) {
+    if (!contextCurrent) return INVALID_CONTEXT;
     if (!graph) return INVALID_VALUE;
     *exec = new Graph(*static_cast<Graph*>(graph));
     return SUCCESS;
 }
 CUresult cuGraphLaunch(void* exec, void*) {
+    if (!contextCurrent) return INVALID_CONTEXT;
     std::lock_guard<std::recursive_mutex> g(lock);
     if (recording) return invalidate();
     for (auto& op : static_cast<Graph*>(exec)->ops)
@@ -283,6 +306,7 @@ CUresult cuGetErrorName(CUresult r, const char** s) {
         case INVALID_VALUE: *s = "CUDA_ERROR_INVALID_VALUE"; break;
         case OUT_OF_MEMORY: *s = "CUDA_ERROR_OUT_OF_MEMORY"; break;
         case INVALID_IMAGE: *s = "CUDA_ERROR_INVALID_IMAGE"; break;
+        case INVALID_CONTEXT: *s = "CUDA_ERROR_INVALID_CONTEXT"; break;
         case NOT_FOUND: *s = "CUDA_ERROR_NOT_FOUND"; break;
         case LAUNCH_FAILED: *s = "CUDA_ERROR_LAUNCH_FAILED"; break;
         case CAPTURE_UNSUPPORTED: *s = "CUDA_ERROR_STREAM_CAPTURE_UNSUPPORTED"; break;

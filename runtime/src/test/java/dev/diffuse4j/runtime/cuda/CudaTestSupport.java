@@ -22,16 +22,6 @@ final class CudaTestSupport {
      * calling test as SKIPPED with the reason (never a silent pass).
      * Launches are checked one by one (d4j.cuda.sync) so a faulting kernel is named.
      */
-    /** True when the dynamic linker can load the named shared library here. */
-    static boolean loadable(String name) {
-        try {
-            SymbolLookup.libraryLookup(name, Arena.global());
-            return true;
-        } catch (IllegalArgumentException e) {
-            return false;
-        }
-    }
-
     static CudaBackend backendOrSkip() {
         try {
             CudaBackend cuda = (CudaBackend) Backends.of(Device.cuda());
@@ -41,6 +31,16 @@ final class CudaTestSupport {
             boolean emulator = System.getProperty(CudaDriver.EMULATOR_PROPERTY) != null;
             Assumptions.abort("skipped: " + (emulator ? e.reason() : "no CUDA device (" + e.reason() + ")"));
             throw e;  // not reached
+        }
+    }
+
+    /** True when the dynamic linker can load the named shared library here. */
+    static boolean loadable(String name) {
+        try {
+            SymbolLookup.libraryLookup(name, Arena.global());
+            return true;
+        } catch (IllegalArgumentException e) {
+            return false;
         }
     }
 
