@@ -7,6 +7,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <fstream>
 #include <map>
 #include <mutex>
 #include <vector>
@@ -19,6 +20,35 @@ thread_local std::string last_error;
 constexpr unsigned MAX_SMEM = 232448;
 
 int fail(int code, std::string why) { last_error = std::move(why); return code; }
+
+// D4J_EMU_PTXAS=<summary.txt of check-spills.sh>: each kernel's registers per thread as nvcc built it
+// (the most over its archs). A GPU refuses a launch whose block needs more than an SM's 65536
+// registers (CUDA_ERROR_LAUNCH_OUT_OF_RESOURCES, 701), which a host run would never notice; so does
+// the emulator with this table. Registers are allocated per warp in units of 256.
+constexpr int LAUNCH_OUT_OF_RESOURCES = 701, REGISTERS_PER_BLOCK = 65536;
+struct Registers {
+    std::map<std::string, int> most;
+    Registers() {
+        const char* path = std::getenv("D4J_EMU_PTXAS");
+        if (!path || !*path) return;
+        std::ifstream in(path);
+        std::string kernel, arch;
+        int regs;
+        std::string line;
+        std::getline(in, line);  // header
+        while (in >> kernel >> arch >> regs) {
+            most[kernel] = std::max(most[kernel], regs);
+            std::getline(in, line);
+        }
+    }
+    // Registers a block of `threads` takes, or 0 when the kernel is not in the table.
+    long block(const std::string& kernel, unsigned threads) const {
+        auto it = most.find(kernel);
+        if (it == most.end()) return 0;
+        long perWarp = (it->second * 32L + 255) / 256 * 256;
+        return (threads + 31) / 32 * perWarp;
+    }
+} registers;
 
 // D4J_EMU_PROFILE=<file>: host seconds, launches and blocks per kernel, written to the file at exit
 // ("-" for stderr), to see where an emulated run spends its time. It says nothing about a GPU's speed.
@@ -59,6 +89,10 @@ extern "C" int d4j_emu_launch(const char* kernel, unsigned gx, unsigned gy, unsi
     if (gx == 0 || gy == 0 || gz == 0 || block == 0 || block > 1024 || gy > 65535 || gz > 65535 || smem > MAX_SMEM)
         return fail(1, std::string(kernel) + ": invalid launch (grid " + std::to_string(gx) + "x" + std::to_string(gy) + "x" +
                            std::to_string(gz) + ", block " + std::to_string(block) + ", shared " + std::to_string(smem) + " B)");
+    if (long need = registers.block(kernel, block); need > REGISTERS_PER_BLOCK)
+        return fail(LAUNCH_OUT_OF_RESOURCES, std::string(kernel) + ": a block of " + std::to_string(block) + " threads needs " +
+                                             std::to_string(need) + " registers (" + std::to_string(registers.most.at(kernel)) +
+                                             " per thread, ptxas), more than an SM's " + std::to_string(REGISTERS_PER_BLOCK));
     std::lock_guard<std::mutex> lock(launches);
     emu::failure.clear();
     emu::Entry e = it->second;

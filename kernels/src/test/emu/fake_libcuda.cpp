@@ -37,7 +37,7 @@ namespace {
 using CUresult = int;
 using CUdeviceptr = unsigned long long;
 constexpr CUresult SUCCESS = 0, INVALID_VALUE = 1, OUT_OF_MEMORY = 2, INVALID_DEVICE = 101, INVALID_IMAGE = 200,
-                   INVALID_CONTEXT = 201, INVALID_HANDLE = 400, NOT_FOUND = 500, LAUNCH_FAILED = 719, CAPTURE_UNSUPPORTED = 900,
+                   INVALID_CONTEXT = 201, INVALID_HANDLE = 400, NOT_FOUND = 500, OUT_OF_RESOURCES = 701, LAUNCH_FAILED = 719, CAPTURE_UNSUPPORTED = 900,
                    CAPTURE_INVALIDATED = 901;
 constexpr int STATIC_SMEM_LIMIT = 48 * 1024, ALIGN = 256;
 constexpr uint32_t FATBIN_MAGIC = 0xBA55ED50;
@@ -173,9 +173,10 @@ CUresult cuLaunchKernel(void* fn, unsigned gx, unsigned gy, unsigned gz, unsigne
     return enqueue([=]() mutable {
         std::vector<void*> p(n);
         for (int i = 0; i < n; i++) p[i] = copies[i].data();
-        if (d4j_emu_launch(name.c_str(), gx, gy, gz, bx, smem, p.data()) == 0) return SUCCESS;
+        int r = d4j_emu_launch(name.c_str(), gx, gy, gz, bx, smem, p.data());
+        if (r == 0) return SUCCESS;
         std::fprintf(stderr, "[fake libcuda] %s: %s\n", name.c_str(), d4j_emu_error());
-        return LAUNCH_FAILED;
+        return r == OUT_OF_RESOURCES ? OUT_OF_RESOURCES : LAUNCH_FAILED;
     });
 }
 
@@ -308,6 +309,7 @@ CUresult cuGetErrorName(CUresult r, const char** s) {
         case INVALID_IMAGE: *s = "CUDA_ERROR_INVALID_IMAGE"; break;
         case INVALID_CONTEXT: *s = "CUDA_ERROR_INVALID_CONTEXT"; break;
         case NOT_FOUND: *s = "CUDA_ERROR_NOT_FOUND"; break;
+        case OUT_OF_RESOURCES: *s = "CUDA_ERROR_LAUNCH_OUT_OF_RESOURCES"; break;
         case LAUNCH_FAILED: *s = "CUDA_ERROR_LAUNCH_FAILED"; break;
         case CAPTURE_UNSUPPORTED: *s = "CUDA_ERROR_STREAM_CAPTURE_UNSUPPORTED"; break;
         case CAPTURE_INVALIDATED: *s = "CUDA_ERROR_STREAM_CAPTURE_INVALIDATED"; break;

@@ -44,7 +44,7 @@ final class EmulatedApi implements DriverApi {
     static final String SM_PROPERTY = "d4j.cuda.emulator.sm";
     static final String DEVICE_NAME = "host emulator (libd4jemu)";
     private static final long DEFAULT_MEMORY = 4L << 30;
-    private static final int SUCCESS = 0, INVALID_VALUE = 1, OUT_OF_MEMORY = 2, NOT_FOUND = 500, LAUNCH_FAILED = 719,
+    private static final int SUCCESS = 0, INVALID_VALUE = 1, OUT_OF_MEMORY = 2, NOT_FOUND = 500, OUT_OF_RESOURCES = 701, LAUNCH_FAILED = 719,
             CAPTURE_UNSUPPORTED = 900, CAPTURE_INVALIDATED = 901;
     static final int A100_SMEM_OPTIN = 163840, H100_SMEM_OPTIN = 232448;
     /** The library's cuTensorMapEncodeTiled (same signature as the driver's). */
@@ -163,6 +163,7 @@ final class EmulatedApi implements DriverApi {
             case INVALID_VALUE -> "CUDA_ERROR_INVALID_VALUE: invalid argument";
             case OUT_OF_MEMORY -> "CUDA_ERROR_OUT_OF_MEMORY: out of memory";
             case NOT_FOUND -> "CUDA_ERROR_NOT_FOUND: named symbol not found";
+            case OUT_OF_RESOURCES -> "CUDA_ERROR_LAUNCH_OUT_OF_RESOURCES: too many resources requested for launch";
             case LAUNCH_FAILED -> "CUDA_ERROR_LAUNCH_FAILED: unspecified launch failure";
             case CAPTURE_UNSUPPORTED -> "CUDA_ERROR_STREAM_CAPTURE_UNSUPPORTED: operation not permitted when stream is capturing";
             case CAPTURE_INVALIDATED -> "CUDA_ERROR_STREAM_CAPTURE_INVALIDATED: operation failed due to a previous error during capture";
