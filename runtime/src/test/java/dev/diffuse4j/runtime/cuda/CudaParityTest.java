@@ -92,6 +92,23 @@ class CudaParityTest {
         parity("geglu", dt, (b, x) -> b.geglu(x[0]), random(rnd, dt, -3f, 3f, 2, 5, 2 * 37));
     }
 
+    /**
+     * Contiguous views that start an odd number of elements into their storage: the vectorised
+     * kernels must fall back to scalar loads there (a 16-byte load off 16 bytes faults on a GPU,
+     * and under the emulator, which is built with alignment checks).
+     */
+    @ParameterizedTest
+    @EnumSource(value = DType.class, names = {"F32", "F16", "BF16"})
+    void elementwiseOnViewsAtOddOffsets(DType dt) {
+        int n = 8 * 37;
+        parity("unary at offset 3", dt, (b, x) -> b.unary(UnaryOp.GELU_ERF, x[0].slice(0, 3, 3 + n)), random(rnd, dt, n + 5));
+        parity("affine at offset 1", dt, (b, x) -> b.affine(x[0].slice(0, 1, 1 + n), 0.5f, 2f), random(rnd, dt, n + 1));
+        parity("add, one operand at offset 5", dt, (b, x) -> b.binary(BinaryOp.ADD, x[0].slice(0, 0, n), x[1].slice(0, 5, 5 + n)),
+                random(rnd, dt, n), random(rnd, dt, n + 7));
+        parity("cast at offset 7", DType.F32, 0.0, (b, x) -> b.cast(x[0].slice(0, 7, 7 + n), DType.F32), random(rnd, dt, n + 9));
+        parity("geglu of rows at offset 1", dt, (b, x) -> b.geglu(x[0].slice(0, 1, 4)), random(rnd, dt, 4, 2 * 40));
+    }
+
     // ---------------------------------------------------------------- copies
 
     @Test
