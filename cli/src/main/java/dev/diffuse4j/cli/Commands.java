@@ -17,5 +17,6 @@ final class Commands {
         cl.addSubcommand(new BalanceCommand());
         cl.addSubcommand(new AnalyzeLayersCommand());
         cl.addSubcommand(new SelfCrossCommand());
+        cl.addSubcommand(new DevicesCommand());
     }
 }

@@ -148,6 +148,29 @@ public final class CudaBackend implements Backend {
     /** Routes eligible F16/BF16 GEMMs through the opt-in Hopper (TMA + wgmma) kernel; see {@link CudaWgmmaGemm}. */
     public void useWgmmaGemm(boolean on) { linalg.wgmma.enable(on); }
 
+    /** True while eligible GEMMs take the Hopper kernel. */
+    public boolean usesWgmmaGemm() { return linalg.wgmma.enabled(); }
+
+    /** Why {@link #useWgmmaGemm} cannot be turned on here, or null when it can. */
+    public String wgmmaUnavailableReason() {
+        try {
+            linalg.wgmma.requireAvailable();
+            return null;
+        } catch (CudaUnavailableException e) {
+            return e.reason();
+        }
+    }
+
+    /** Why {@link GemmImplementation#CUBLAS} cannot be chosen here, or null when cuBLAS binds (it stays bound). */
+    public String cublasUnavailableReason() {
+        try {
+            cublas();
+            return null;
+        } catch (CudaUnavailableException e) {
+            return e.reason();
+        }
+    }
+
     // ---------------------------------------------------------------- memory
 
     /** Device memory accounting (in use, peak, cached). */

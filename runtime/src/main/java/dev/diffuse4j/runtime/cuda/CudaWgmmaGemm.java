@@ -41,11 +41,14 @@ final class CudaWgmmaGemm {
 
     /** Turns the path on or off; on needs an sm_90 device and the driver's tensor-map call. */
     void enable(boolean on) {
-        if (on) {
-            requireHopper("wgmma GEMM");
-            driver();
-        }
+        if (on) requireAvailable();
         enabled = on;
+    }
+
+    /** Throws {@link CudaUnavailableException} saying why the kernel cannot run here (not sm_90, no tensor-map call). */
+    void requireAvailable() {
+        requireHopper("wgmma GEMM");
+        driver();
     }
 
     private void requireHopper(String op) {
