@@ -8,34 +8,21 @@ import dev.diffuse4j.weights.SafetensorsWriter;
 import dev.diffuse4j.weights.TensorInfo;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
-import picocli.CommandLine;
 
 import java.io.IOException;
-import java.io.PrintWriter;
-import java.io.StringWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 
+import static dev.diffuse4j.cli.GenerateCommandTest.run;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 class InspectCommandTest {
     @TempDir
     Path dir;
-
-    private record Run(int code, String out, String err) {}
-
-    private static Run run(String... args) {
-        CommandLine cl = Main.commandLine();
-        StringWriter out = new StringWriter(), err = new StringWriter();
-        cl.setOut(new PrintWriter(out, true));
-        cl.setErr(new PrintWriter(err, true));
-        int code = cl.execute(args);
-        return new Run(code, out.toString(), err.toString());
-    }
 
     private static TensorInfo t(String key, int... shape) { return new TensorInfo(key, DType.F32, shape); }
 
@@ -60,17 +47,17 @@ class InspectCommandTest {
     @Test
     void singleFileReport() {
         Path file = sdxlFile(DType.F16);
-        Run r = run("inspect", file.toString());
-        assertEquals(0, r.code, r.err);
-        assertTrue(r.out.contains("single-file checkpoint"), r.out);
-        assertTrue(r.out.contains("Stable Diffusion XL base"), r.out);
-        assertTrue(r.out.contains("format=pt"), r.out);
+        GenerateCommandTest.Run r = run("inspect", file.toString());
+        assertEquals(0, r.exit(), r.err());
+        assertTrue(r.out().contains("single-file checkpoint"), r.out());
+        assertTrue(r.out().contains("Stable Diffusion XL base"), r.out());
+        assertTrue(r.out().contains("format=pt"), r.out());
         // unet: 8*4*3*3 + 8 + 4*2816 + 8*2048 = 288 + 8 + 11264 + 16384 = 27944 parameters in 4 tensors, F16
-        assertTrue(r.out.matches("(?s).*\\nunet\\s+4\\s+27,944\\s+54\\.58 KiB\\s+F16\\s+model\\.diffusion_model\\.\\*.*"), r.out);
-        assertTrue(r.out.matches("(?s).*\\ntext_encoder_2\\s+1\\s+256\\s.*conditioner\\.embedders\\.1\\.model\\.\\*.*"), r.out);
+        assertTrue(r.out().matches("(?s).*\\nunet\\s+4\\s+27,944\\s+54\\.58 KiB\\s+F16\\s+model\\.diffusion_model\\.\\*.*"), r.out());
+        assertTrue(r.out().matches("(?s).*\\ntext_encoder_2\\s+1\\s+256\\s.*conditioner\\.embedders\\.1\\.model\\.\\*.*"), r.out());
         // components only (the stray key is not counted): 27944 + 108 + 16 + 256
-        assertTrue(r.out.matches("(?s).*\\ntotal\\s+7\\s+28,324\\s.*"), r.out);
-        assertTrue(r.out.contains("unknown keys: 1") && r.out.contains("mystery.extra.weight F16[5, 2]"), r.out);
+        assertTrue(r.out().matches("(?s).*\\ntotal\\s+7\\s+28,324\\s.*"), r.out());
+        assertTrue(r.out().contains("unknown keys: 1") && r.out().contains("mystery.extra.weight F16[5, 2]"), r.out());
     }
 
     @Test
@@ -83,17 +70,17 @@ class InspectCommandTest {
         try (DeterministicWeights w = new DeterministicWeights(infos)) {
             SafetensorsWriter.write(file, w, null, Map.of());
         }
-        Run r = run("inspect", file.toString());
-        assertEquals(0, r.code, r.err);
-        assertTrue(r.out.contains(String.format(java.util.Locale.ROOT, "Stable Diffusion 1.5 ControlNet under 'control_model.*': widths [32, 64], 3-channel control images, %,d parameters", params)), r.out);
-        assertTrue(r.out.contains("unknown keys: 1") && r.out.contains("mystery.extra.weight"), "only the stray key is unknown: " + r.out);
+        GenerateCommandTest.Run r = run("inspect", file.toString());
+        assertEquals(0, r.exit(), r.err());
+        assertTrue(r.out().contains(String.format(java.util.Locale.ROOT, "Stable Diffusion 1.5 ControlNet under 'control_model.*': widths [32, 64], 3-channel control images, %,d parameters", params)), r.out());
+        assertTrue(r.out().contains("unknown keys: 1") && r.out().contains("mystery.extra.weight"), "only the stray key is unknown: " + r.out());
     }
 
     @Test
     void keysListing() {
-        Run r = run("inspect", "--keys", sdxlFile(null).toString());
-        assertEquals(0, r.code, r.err);
-        assertTrue(r.out.contains("  model.diffusion_model.label_emb.0.0.weight F32[4, 2816]"), r.out);
+        GenerateCommandTest.Run r = run("inspect", "--keys", sdxlFile(null).toString());
+        assertEquals(0, r.exit(), r.err());
+        assertTrue(r.out().contains("  model.diffusion_model.label_emb.0.0.weight F32[4, 2816]"), r.out());
     }
 
     @Test
@@ -113,21 +100,21 @@ class InspectCommandTest {
         try (DeterministicWeights w = new DeterministicWeights(List.of(t("decoder.conv_out.weight", 3, 4, 3, 3)))) {
             SafetensorsWriter.write(root.resolve("vae/diffusion_pytorch_model.fp16.safetensors"), w, DType.F16, Map.of());
         }
-        Run r = run("inspect", root.toString());
-        assertEquals(0, r.code, r.err);
-        assertTrue(r.out.contains("diffusers folder") && r.out.contains("StableDiffusionPipeline"), r.out);
-        assertTrue(r.out.contains("Stable Diffusion 1.5"), r.out);
-        assertTrue(r.out.contains("missing     [text_encoder]"), r.out);
-        assertTrue(r.out.matches("(?s).*\\nunet\\s+2\\s+296\\s+1\\.16 KiB\\s+F32\\s+unet/diffusion_pytorch_model\\.safetensors.*"), r.out);
-        assertTrue(r.out.matches("(?s).*\\nvae\\s+1\\s+108\\s.*F16\\s+vae/diffusion_pytorch_model\\.fp16\\.safetensors.*"), r.out);
+        GenerateCommandTest.Run r = run("inspect", root.toString());
+        assertEquals(0, r.exit(), r.err());
+        assertTrue(r.out().contains("diffusers folder") && r.out().contains("StableDiffusionPipeline"), r.out());
+        assertTrue(r.out().contains("Stable Diffusion 1.5"), r.out());
+        assertTrue(r.out().contains("missing     [text_encoder]"), r.out());
+        assertTrue(r.out().matches("(?s).*\\nunet\\s+2\\s+296\\s+1\\.16 KiB\\s+F32\\s+unet/diffusion_pytorch_model\\.safetensors.*"), r.out());
+        assertTrue(r.out().matches("(?s).*\\nvae\\s+1\\s+108\\s.*F16\\s+vae/diffusion_pytorch_model\\.fp16\\.safetensors.*"), r.out());
 
-        Run fp16 = run("inspect", "--variant", "fp16", root.toString());
-        assertEquals(0, fp16.code, fp16.err);
-        assertTrue(fp16.out.matches("(?s).*\\nunet\\s+2\\s+296\\s+592 B\\s+F16\\s+unet/diffusion_pytorch_model\\.fp16\\.safetensors.*"), fp16.out);
+        GenerateCommandTest.Run fp16 = run("inspect", "--variant", "fp16", root.toString());
+        assertEquals(0, fp16.exit(), fp16.err());
+        assertTrue(fp16.out().matches("(?s).*\\nunet\\s+2\\s+296\\s+592 B\\s+F16\\s+unet/diffusion_pytorch_model\\.fp16\\.safetensors.*"), fp16.out());
 
-        Run fp32 = run("inspect", "--variant", "FP32", root.toString());
-        assertEquals(1, fp32.code);
-        assertTrue(fp32.err.contains("no vae weights for variant FP32"), fp32.err);
+        GenerateCommandTest.Run fp32 = run("inspect", "--variant", "FP32", root.toString());
+        assertEquals(1, fp32.exit());
+        assertTrue(fp32.err().contains("no vae weights for variant FP32"), fp32.err());
     }
 
     @Test
@@ -135,24 +122,24 @@ class InspectCommandTest {
         Path file = sdxlFile(null);
         byte[] bytes = Files.readAllBytes(file);
         Path cut = Files.write(dir.resolve("cut.safetensors"), java.util.Arrays.copyOf(bytes, bytes.length - 3));
-        Run r = run("inspect", cut.toString());
-        assertEquals(1, r.code);
-        assertTrue(r.err.startsWith("d4j inspect: " + cut), r.err);
-        assertTrue(r.err.contains("rule:") && !r.err.contains("\tat "), "a message, not a stack trace: " + r.err);
-        assertEquals("", r.out);
+        GenerateCommandTest.Run r = run("inspect", cut.toString());
+        assertEquals(1, r.exit());
+        assertTrue(r.err().startsWith("d4j inspect: " + cut), r.err());
+        assertTrue(r.err().contains("rule:") && !r.err().contains("\tat "), "a message, not a stack trace: " + r.err());
+        assertEquals("", r.out());
 
         Path ckpt = Files.write(dir.resolve("model.ckpt"), new byte[]{'P', 'K', 3, 4, 0, 0, 0, 0, 0});
-        Run p = run("inspect", ckpt.toString());
-        assertEquals(1, p.code);
-        assertTrue(p.err.contains("pickle") && p.err.contains("save_file"), p.err);
+        GenerateCommandTest.Run p = run("inspect", ckpt.toString());
+        assertEquals(1, p.exit());
+        assertTrue(p.err().contains("pickle") && p.err().contains("save_file"), p.err());
 
-        Run missing = run("inspect", dir.resolve("nothing-here").toString());
-        assertEquals(1, missing.code);
-        assertTrue(missing.err.contains("no such file or folder"), missing.err);
+        GenerateCommandTest.Run missing = run("inspect", dir.resolve("nothing-here").toString());
+        assertEquals(1, missing.exit());
+        assertTrue(missing.err().contains("no such file or folder"), missing.err());
 
-        Run badVariant = run("inspect", "--variant", "fp8", file.toString());
-        assertEquals(2, badVariant.code, "usage errors are picocli's exit code 2");
-        assertTrue(badVariant.err.contains("fp8"), badVariant.err);
+        GenerateCommandTest.Run badVariant = run("inspect", "--variant", "fp8", file.toString());
+        assertEquals(2, badVariant.exit(), "usage errors are picocli's exit code 2");
+        assertTrue(badVariant.err().contains("fp8"), badVariant.err());
         try (SafetensorsFile f = SafetensorsFile.open(file); Tensor x = f.tensor("mystery.extra.weight")) {
             assertEquals(10, x.numel(), "the file inspected is intact");
         }
