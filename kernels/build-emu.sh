@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Builds libd4jemu.so: every kernels/src/main/cuda/*.cu module compiled by g++ for the host with
-# src/test/emu/emu.h (gemm_sm90 with emu_sm90.h), one translation unit per module that registers its
+# src/test/emu/emu.h (gemm_sm90 and conv_sm90 with emu_sm90.h), one translation unit per module that registers its
 # extern "C" kernels by name (emu_lib.h). The library also exports d4j_emu_tensor_map_encode, the
 # emulator's cuTensorMapEncodeTiled, which the Java backend's Hopper path binds under the emulator. The Java backend runs on it under
 # -Dd4j.cuda.emulator=<OUT_DIR>/libd4jemu.so; the runtime's `cuda-emulated` test execution does so.

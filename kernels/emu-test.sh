@@ -2,7 +2,7 @@
 # Runs kernels on the host, without a GPU: each test in src/test/emu/*_test.cpp includes .cu files
 # and is compiled by g++ (C++20) with emu.h (CUDA threads as fibers, barriers, warp shuffles) and
 # emu_tc.h (cp.async, ldmatrix and mma.sync as the PTX ISA defines them), emu_sm90.h (mbarriers,
-# TMA, wgmma; gemm_sm90.cu includes it) and checks the kernels'
+# TMA, cp.async into a stage, wgmma; sm90.cuh includes it) and checks the kernels'
 # results against double-precision references. Says nothing about timing or the memory model
 # beyond barriers. Part of the kernels module's `test` phase; skipped where g++ is missing.
 #

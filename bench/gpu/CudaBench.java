@@ -28,7 +28,7 @@ public final class CudaBench {
 
     /**
      * cublasMs: the same GEMM through the Java cuBLAS binding (graph replay), NaN for other ops or without cuBLAS;
-     * wgmmaMs: the same GEMM through the opt-in Hopper TMA + wgmma kernel (graph replay), NaN for other ops or off sm_90.
+     * wgmmaMs: the same GEMM or conv through the opt-in Hopper TMA + wgmma kernels (graph replay), NaN for other ops or off sm_90.
      */
     record Result(String name, String kind, String dtype, double flop, double bytes, double eagerMs, double graphMs, double cublasMs,
                   double wgmmaMs) {}
@@ -148,10 +148,12 @@ public final class CudaBench {
                 }
             }
             double viaWgmma = Double.NaN;
-            if (kind.equals("gemm") && wgmmaAvailable()) {
+            if ((kind.equals("gemm") || kind.equals("conv")) && wgmmaAvailable()) {
                 CUDA.useWgmmaGemm(true);
                 try {
-                    viaWgmma = graph(op);
+                    long before = CudaBackend.wgmmaLaunches();
+                    double ms = graph(op);
+                    if (CudaBackend.wgmmaLaunches() > before) viaWgmma = ms;  // else the op kept the mma.sync kernels (e.g. Cin % 64 != 0)
                 } finally {
                     CUDA.useWgmmaGemm(false);
                 }

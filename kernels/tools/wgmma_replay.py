@@ -48,7 +48,7 @@ def desc_operand(smem, desc, rows):
     return out
 
 
-def sw128_kmajor_desc(saddr):  # gemm_sm90.cu
+def sw128_kmajor_desc(saddr):  # sm90.cuh
     return ((saddr & 0x3FFFF) >> 4) | (1 << 16) | ((1024 >> 4) << 32) | (1 << 62)
 
 

@@ -1,251 +1,47 @@
 // Hopper GEMM: C[M,N] = alpha * A[M,K] B[N,K]^T + bias[N] + beta * R[M,N], both operands K-major,
 // F16 or BF16 in, F32 accumulation, output in the input dtype. Batched over blockIdx.z.
 //
-// Tiles of 128x128x64 move global -> shared through the tensor-memory accelerator (TMA,
-// cp.async.bulk.tensor) into a STAGES-deep ring, 128-byte swizzled; wgmma.mma_async reads them
-// straight from shared memory through matrix descriptors. Warp specialised: warps 0-7 are two
-// consumer warpgroups (rows 0-63 and 64-127 of the tile, one m64n128k16 per 16 of K), warp 8 is
-// the producer (one thread issues the copies). Two mbarriers per stage: `full` (the producer
-// announces the stage's bytes; the copy engine completes them) and `empty` (each consumer warp
-// arrives once its wgmma reading the stage has retired).
+// The block of sm90.cuh with a TMA producer: one thread of the producer warp moves both 128x64
+// tiles of each stage global -> shared through the tensor-memory accelerator (cp.async.bulk.tensor),
+// 128-byte swizzled, announcing their bytes on the stage's `full` barrier (the copy engine counts
+// them down); wgmma.mma_async reads them straight from shared memory through matrix descriptors.
 //
 // Host contract (CudaWgmmaGemm / TensorMapSpec): tensor maps of rank 3 {K, rows, batches} with a
 // {64, 128, 1} box, CU_TENSOR_MAP_SWIZZLE_128B, zero fill out of bounds (so partial tiles along
 // M, N and K read zeros); a broadcast operand has one batch entry (batchA/batchB == 1). Launch:
 // grid (ceil(N/128), ceil(M/128), batches), 288 threads, WGMMA_SMEM_BYTES of dynamic shared memory,
 // two blocks per SM.
-// wgmma and the tensor-map copies exist only on sm_90a: other targets compile a body that traps
-// (the host launches these kernels only on compute capability 9.0). tools/wgmma_replay.py replays
-// the tile maths (swizzled TMA boxes, descriptors, fragments, epilogue) in numpy: keep it in step.
-// The kernel itself runs on the host emulator (src/test/emu/emu_sm90.h, gemm_sm90_test.cpp).
-#include <cuda.h>
-#include "mma.cuh"  // pack2; common.cuh
+// Other targets than sm_90a compile a body that traps (the host launches these kernels only on
+// compute capability 9.0). tools/wgmma_replay.py replays the tile maths (swizzled TMA boxes,
+// descriptors, fragments, epilogue) in numpy: keep it in step. The kernel itself runs on the host
+// emulator (src/test/emu/emu_sm90.h, gemm_sm90_test.cpp).
+#include "sm90.cuh"
 
-struct WgmmaEpilogue {
-    void* C; const void* bias; const void* R;
-    long long ldc, ldr, sC, sR;  // row and batch strides of C and R (elements)
-    int M, N, K, biasCode;
-    float alpha, beta;
-    int batchA, batchB;          // batch entries in A's / B's tensor map: 1 = broadcast over the batch
+#ifdef D4J_SM90
+
+// Both tiles by TMA, from one lane.
+struct TmaProducer {
+    static constexpr int LANES = 1, FULL_ARRIVALS = 1;  // the arrive_expect_tx
+    static constexpr bool GENERIC_A = false;
+    const CUtensorMap* tmA;
+    const CUtensorMap* tmB;
+    int zA, zB, m0, n0;
+    __device__ __forceinline__ void begin(int, int m, int n) {
+        tma_prefetch_map(tmA);
+        tma_prefetch_map(tmB);
+        m0 = m, n0 = n;
+    }
+    __device__ __forceinline__ void load(int kt, uint32_t stage, uint32_t full, int) {
+        mbar_arrive_expect_tx(full, WG_STAGE_BYTES);  // out-of-bounds elements are zero-filled and still counted
+        tma_load_3d(stage, tmA, kt * WG_BK, m0, zA, full);
+        tma_load_3d(stage + WG_A_BYTES, tmB, kt * WG_BK, n0, zB, full);
+    }
 };
-// Mirrored by CudaWgmmaGemm.epilogue in the Java backend.
-static_assert(sizeof(WgmmaEpilogue) == 88 && offsetof(WgmmaEpilogue, ldc) == 24 && offsetof(WgmmaEpilogue, M) == 56 &&
-              offsetof(WgmmaEpilogue, alpha) == 72 && offsetof(WgmmaEpilogue, batchA) == 80, "WgmmaEpilogue layout");
-
-constexpr int WG_BM = 128, WG_BN = 128, WG_BK = 64;  // BK * 2 bytes = one 128-byte swizzle row
-// Three stages (97 KiB) so that two blocks share an SM: one block's epilogue overlaps the other's
-// main loop, which a non-persistent kernel otherwise leaves idle (96 registers x 288 threads x 2 fit).
-constexpr int WG_STAGES = 3;
-constexpr int WG_CONSUMER_WARPS = 8;                 // two warpgroups
-constexpr int WG_THREADS = (WG_CONSUMER_WARPS + 1) * 32;
-constexpr int WG_A_BYTES = WG_BM * WG_BK * 2, WG_B_BYTES = WG_BN * WG_BK * 2;
-constexpr int WG_STAGE_BYTES = WG_A_BYTES + WG_B_BYTES;
-constexpr int WGMMA_SMEM_BYTES = WG_STAGES * WG_STAGE_BYTES + 1024;  // + slack to align the ring to 1024 B
-static_assert(WGMMA_SMEM_BYTES == 99328, "CudaWgmmaGemm.SMEM_BYTES");
-
-// The host emulator (D4J_HOST_EMU, kernels/src/test/emu) compiles the real body with emulated twins
-// of the asm wrappers (emu_sm90.h).
-#if defined(D4J_HOST_EMU) || (defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900 && defined(__CUDA_ARCH_FEAT_SM90_ALL))
-
-#ifdef D4J_HOST_EMU
-#include "emu_sm90.h"
-#endif
-
-__device__ __forceinline__ uint32_t sm90_smem(const void* p) { return (uint32_t)__cvta_generic_to_shared(p); }
-
-#ifndef D4J_HOST_EMU
-// The dynamic shared memory, with no alignment of its own (the ring aligns itself to 1024 bytes).
-#define SM90_DYNAMIC_SMEM(name) extern __shared__ unsigned char name[]
-
-// ------------------------------------------------------------------------------ mbarriers
-__device__ __forceinline__ void mbar_init(uint32_t bar, uint32_t count) {
-    asm volatile("mbarrier.init.shared::cta.b64 [%0], %1;\n" ::"r"(bar), "r"(count) : "memory");
-}
-// Makes the initialisations visible to the copy engine (and the rest of the cluster).
-__device__ __forceinline__ void mbar_init_fence() { asm volatile("fence.mbarrier_init.release.cluster;\n" ::: "memory"); }
-__device__ __forceinline__ void mbar_arrive(uint32_t bar) {
-    asm volatile("mbarrier.arrive.shared::cta.b64 _, [%0];\n" ::"r"(bar) : "memory");
-}
-// Arrives and raises the phase's expected transaction bytes (the TMA copies count them down).
-__device__ __forceinline__ void mbar_arrive_expect_tx(uint32_t bar, uint32_t bytes) {
-    asm volatile("mbarrier.arrive.expect_tx.shared::cta.b64 _, [%0], %1;\n" ::"r"(bar), "r"(bytes) : "memory");
-}
-// Whether the phase with the given parity has completed (may suspend the thread for a while first).
-__device__ __forceinline__ bool mbar_try_wait(uint32_t bar, uint32_t parity) {
-    uint32_t done;
-    asm volatile("{\n.reg .pred p;\nmbarrier.try_wait.parity.shared::cta.b64 p, [%1], %2;\nselp.u32 %0, 1, 0, p;\n}\n"
-                 : "=r"(done) : "r"(bar), "r"(parity) : "memory");
-    return done != 0;
-}
-
-// ------------------------------------------------------------------------------ TMA
-__device__ __forceinline__ void tma_load_3d(uint32_t dst, const CUtensorMap* map, int c0, int c1, int c2, uint32_t bar) {
-    asm volatile("cp.async.bulk.tensor.3d.shared::cluster.global.mbarrier::complete_tx::bytes [%0], [%1, {%2, %3, %4}], [%5];\n"
-                 ::"r"(dst), "l"(reinterpret_cast<uint64_t>(map)), "r"(c0), "r"(c1), "r"(c2), "r"(bar) : "memory");
-}
-__device__ __forceinline__ void tma_prefetch_map(const CUtensorMap* map) {
-    asm volatile("prefetch.tensormap [%0];\n" ::"l"(reinterpret_cast<uint64_t>(map)) : "memory");
-}
-
-// ------------------------------------------------------------------------------ wgmma
-__device__ __forceinline__ void wgmma_fence() { asm volatile("wgmma.fence.sync.aligned;\n" ::: "memory"); }
-__device__ __forceinline__ void wgmma_commit() { asm volatile("wgmma.commit_group.sync.aligned;\n" ::: "memory"); }
-template <int N> __device__ __forceinline__ void wgmma_wait() { asm volatile("wgmma.wait_group.sync.aligned %0;\n" ::"n"(N) : "memory"); }
-
-// Keeps the compiler from moving accumulator reads/writes across the asynchronous wgmma.
-__device__ __forceinline__ void acc_fence(float (&d)[64]) {
-#pragma unroll
-    for (int i = 0; i < 64; i++) asm volatile("" : "+f"(d[i])::"memory");
-}
-
-#define WG_ACC8(i) "+f"(d[i]), "+f"(d[i + 1]), "+f"(d[i + 2]), "+f"(d[i + 3]), "+f"(d[i + 4]), "+f"(d[i + 5]), "+f"(d[i + 6]), "+f"(d[i + 7])
-#define WG_ACC64 WG_ACC8(0), WG_ACC8(8), WG_ACC8(16), WG_ACC8(24), WG_ACC8(32), WG_ACC8(40), WG_ACC8(48), WG_ACC8(56)
-#define WG_REGS64                                                                                         \
-    "{%0, %1, %2, %3, %4, %5, %6, %7, %8, %9, %10, %11, %12, %13, %14, %15, "                           \
-    "%16, %17, %18, %19, %20, %21, %22, %23, %24, %25, %26, %27, %28, %29, %30, %31, "                  \
-    "%32, %33, %34, %35, %36, %37, %38, %39, %40, %41, %42, %43, %44, %45, %46, %47, "                  \
-    "%48, %49, %50, %51, %52, %53, %54, %55, %56, %57, %58, %59, %60, %61, %62, %63}"
-
-// d[64x128] += A[64x16] B[128x16]^T, both from shared memory, K-major (trans-a = trans-b = 0); the
-// predicate scale-d = 1 accumulates into d, scale-a = scale-b = 1 (no negation).
-template <typename T> __device__ __forceinline__ void wgmma_m64n128k16(float (&d)[64], uint64_t da, uint64_t db);
-template <> __device__ __forceinline__ void wgmma_m64n128k16<f16>(float (&d)[64], uint64_t da, uint64_t db) {
-    asm volatile("{\n.reg .pred p;\nsetp.ne.b32 p, %66, 0;\n"
-                 "wgmma.mma_async.sync.aligned.m64n128k16.f32.f16.f16 " WG_REGS64 ", %64, %65, p, 1, 1, 0, 0;\n}\n"
-                 : WG_ACC64 : "l"(da), "l"(db), "n"(1));
-}
-template <> __device__ __forceinline__ void wgmma_m64n128k16<bf16>(float (&d)[64], uint64_t da, uint64_t db) {
-    asm volatile("{\n.reg .pred p;\nsetp.ne.b32 p, %66, 0;\n"
-                 "wgmma.mma_async.sync.aligned.m64n128k16.f32.bf16.bf16 " WG_REGS64 ", %64, %65, p, 1, 1, 0, 0;\n}\n"
-                 : WG_ACC64 : "l"(da), "l"(db), "n"(1));
-}
-#endif  // !D4J_HOST_EMU
-
-// Spins until the phase with the given parity has completed. A fresh barrier is in phase 0, so
-// waiting for parity 1 returns at once (how the producer finds every stage free on its first lap).
-// No block waits seconds for its own copies or MMAs: after ~2^34 cycles (about 10 s) a wait traps,
-// so a pipeline bug surfaces as a launch error naming the kernel instead of a hung GPU.
-__device__ __forceinline__ void mbar_wait(uint32_t bar, uint32_t parity) {
-    long long t0 = -1;
-    for (;;) {
-        if (mbar_try_wait(bar, parity)) return;
-        long long t = clock64();
-        if (t0 < 0) t0 = t;
-        else if (t - t0 > (1ll << 34)) __trap();
-    }
-}
-
-// Shared-memory matrix descriptor of a K-major tile whose 128-byte rows were written with the
-// 128B swizzle: start address >> 4 in bits 0-13, leading byte offset (unused by swizzled K-major
-// layouts, 1) in 16-29, stride byte offset 1024 >> 4 (from one 8-row swizzle atom to the next) in
-// 32-45, base offset 0 (the ring is 1024-byte aligned) in 49-51, layout 1 = 128B swizzle in 62-63.
-__device__ __forceinline__ uint64_t sw128_kmajor_desc(uint32_t saddr) {
-    return (uint64_t)((saddr & 0x3FFFF) >> 4) | (1ull << 16) | ((uint64_t)(1024 >> 4) << 32) | (1ull << 62);
-}
-
-template <typename T> __device__ __forceinline__ void store_pair(T* dst, float v0, float v1, bool second) {
-    if (second && (reinterpret_cast<uintptr_t>(dst) & 3) == 0) {
-        *reinterpret_cast<uint32_t*>(dst) = pack2<T>(v0, v1);
-    } else {
-        dst[0] = from_f32<T>(v0);
-        if (second) dst[1] = from_f32<T>(v1);
-    }
-}
 
 template <typename T>
 __device__ __forceinline__ void wgmma_gemm_body(const CUtensorMap* tmA, const CUtensorMap* tmB, const WgmmaEpilogue& e) {
-    SM90_DYNAMIC_SMEM(smem_raw);
-    __shared__ __align__(8) uint64_t full[WG_STAGES], empty[WG_STAGES];
-    // 128B-swizzled tiles must start on a 1024-byte boundary (the swizzle pattern repeats every 8 rows
-    // of 128 bytes and the descriptors' base offset is 0).
-    const uint32_t ring = (sm90_smem(smem_raw) + 1023u) & ~1023u;
-    const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
-    const int m0 = blockIdx.y * WG_BM, n0 = blockIdx.x * WG_BN;
-    const int KT = (e.K + WG_BK - 1) / WG_BK;
-
-    if (threadIdx.x == 0) {
-#pragma unroll
-        for (int s = 0; s < WG_STAGES; s++) {
-            mbar_init(sm90_smem(&full[s]), 1);                   // the producer's arrive_expect_tx
-            mbar_init(sm90_smem(&empty[s]), WG_CONSUMER_WARPS);  // one arrive per consumer warp
-        }
-        mbar_init_fence();
-    }
-    __syncthreads();
-
-    if (warp == WG_CONSUMER_WARPS) {  // producer warp: one thread issues every copy, the rest leave
-        if (lane == 0) {
-            tma_prefetch_map(tmA);
-            tma_prefetch_map(tmB);
-            const int zA = e.batchA == 1 ? 0 : blockIdx.z, zB = e.batchB == 1 ? 0 : blockIdx.z;
-            for (int kt = 0; kt < KT; kt++) {
-                const int s = kt % WG_STAGES;
-                const uint32_t phase = (kt / WG_STAGES) & 1;
-                mbar_wait(sm90_smem(&empty[s]), phase ^ 1);
-                const uint32_t bar = sm90_smem(&full[s]), a = ring + s * WG_STAGE_BYTES;
-                mbar_arrive_expect_tx(bar, WG_STAGE_BYTES);  // out-of-bounds elements are zero-filled and still counted
-                tma_load_3d(a, tmA, kt * WG_BK, m0, zA, bar);
-                tma_load_3d(a + WG_A_BYTES, tmB, kt * WG_BK, n0, zB, bar);
-            }
-        }
-        return;
-    }
-
-    // Consumers: warpgroup g computes rows [64g, 64g + 64) of the tile against all 128 columns.
-    const int g = warp >> 2;
-    float d[64];
-#pragma unroll
-    for (int i = 0; i < 64; i++) d[i] = 0.f;
-    acc_fence(d);
-
-    for (int kt = 0; kt < KT; kt++) {
-        const int s = kt % WG_STAGES;
-        mbar_wait(sm90_smem(&full[s]), (kt / WG_STAGES) & 1);
-        const uint32_t a = ring + s * WG_STAGE_BYTES;
-        const uint64_t da = sw128_kmajor_desc(a + g * 64 * (WG_BK * 2)), db = sw128_kmajor_desc(a + WG_A_BYTES);
-        wgmma_fence();
-#pragma unroll
-        for (int kk = 0; kk < WG_BK / 16; kk++)  // 16 elements = 32 bytes further along the swizzled row: +2 in the address field
-            wgmma_m64n128k16<T>(d, da + 2 * kk, db + 2 * kk);
-        wgmma_commit();
-        acc_fence(d);
-        // Keep this stage's group in flight; the previous one has now retired, so its stage is free.
-        wgmma_wait<1>();
-        acc_fence(d);
-        if (kt > 0) {
-            __syncwarp();
-            if (lane == 0) mbar_arrive(sm90_smem(&empty[(kt - 1) % WG_STAGES]));
-        }
-    }
-    wgmma_wait<0>();
-    acc_fence(d);
-
-    // Epilogue. Accumulator layout of m64nNk16 (F32): within warp w of the group, thread lane holds
-    // rows 16w + lane/4 (+8) and columns 8j + 2(lane%4) (+1): d[4j + {0,1}] on the first row,
-    // d[4j + {2,3}] on the second.
-    const long long z = blockIdx.z;
-    T* C = static_cast<T*>(e.C) + z * e.sC;
-    const T* R = e.R ? static_cast<const T*>(e.R) + z * e.sR : nullptr;
-    const int row0 = m0 + g * 64 + (warp & 3) * 16 + (lane >> 2);
-#pragma unroll
-    for (int j = 0; j < 16; j++) {
-        const int n = n0 + j * 8 + 2 * (lane & 3);
-        if (n >= e.N) continue;
-        const bool second = n + 1 < e.N;
-        const float b0 = load_any(e.bias, e.biasCode, n, 0.f), b1 = second ? load_any(e.bias, e.biasCode, n + 1, 0.f) : 0.f;
-#pragma unroll
-        for (int h = 0; h < 2; h++) {
-            const int m = row0 + 8 * h;
-            if (m >= e.M) continue;
-            float v0 = e.alpha * d[4 * j + 2 * h] + b0, v1 = e.alpha * d[4 * j + 2 * h + 1] + b1;
-            if (R) {
-                const T* r = R + (long long)m * e.ldr + n;
-                v0 += e.beta * to_f32(r[0]);
-                if (second) v1 += e.beta * to_f32(r[1]);
-            }
-            store_pair<T>(C + (long long)m * e.ldc + n, v0, v1, second);
-        }
-    }
+    TmaProducer p{tmA, tmB, e.batchA == 1 ? 0 : (int)blockIdx.z, e.batchB == 1 ? 0 : (int)blockIdx.z, 0, 0};
+    wgmma_block<T>(p, e, (e.K + WG_BK - 1) / WG_BK);
 }
 
 #define WGMMA_GEMM(T, S)                                                                                  \

@@ -1,7 +1,8 @@
-// Host emulation of the sm_90a building blocks of gemm_sm90.cu (its thin asm wrappers), written from
-// the PTX ISA and the toolkit's cuda.h, not from the kernel: the shared-memory window, mbarriers,
-// cp.async.bulk.tensor with the 128-byte swizzle, and wgmma.mma_async with shared-memory matrix
-// descriptors. Included by gemm_sm90.cu under D4J_HOST_EMU in place of the asm.
+// Host emulation of the sm_90a building blocks of sm90.cuh (its thin asm wrappers), written from the
+// PTX ISA and the toolkit's cuda.h, not from the kernels: the shared-memory window, mbarriers,
+// cp.async.bulk.tensor with the 128-byte swizzle, cp.async with cp.async.mbarrier.arrive.noinc,
+// fence.proxy.async, and wgmma.mma_async with shared-memory matrix descriptors. Included by
+// sm90.cuh under D4J_HOST_EMU in place of the asm.
 //
 // Timing model (the orders that expose pipeline bugs):
 // - TMA copies read global memory at issue. By default they land in shared memory (and count
@@ -10,6 +11,9 @@
 //   stage read before its `full` phase completed (or after a phase that completed early, on too few
 //   expected bytes) holds the poison or the previous lap's data. D4J_EMU_TMA=eager (or
 //   emu::sm90::tma_eager) lands them at issue instead: a stage is overwritten as early as possible.
+// - cp.async copies handed to an mbarrier (arrive.noinc) land like TMA copies, one thread's at a
+//   time and only until the phase completes: a barrier expecting too few arrivals completes with
+//   rows still unwritten. Under D4J_EMU_TMA=eager or D4J_EMU_CP_ASYNC=eager they land at issue.
 // - wgmma.mma_async reads its shared-memory operands at issue, at the first thread's
 //   wgmma.wait_group that retires it and at the last one's; a difference (the stage was refilled
 //   while the MMA was in flight) is reported as a failure. The accumulators change only at
@@ -103,14 +107,17 @@ inline void mbar_store(uint32_t a, Mbar m) {
     *mbar_word(a) = uint64_t(m.pending) | (uint64_t(m.expected) << 21) | (uint64_t(uint32_t(m.tx) & 0x1FFFFF) << 42) | (uint64_t(m.phase) << 63);
     progress++;
 }
-inline void land_copies_of(uint32_t bar);
-inline void mbar_arrive_on(uint32_t a) {
-    land_copies_of(a);  // copies in flight complete before another operation on their barrier (the benign order)
+inline void land_copies_of(uint32_t bar, bool until_phase_flips = false);
+inline void mbar_arrive_raw(uint32_t a) {
     Mbar m = mbar_load(a);
     if (m.expected == 0) trap("emu_sm90: arrive on an mbarrier that was never initialised");
     if (m.pending == 0) trap("emu_sm90: more arrivals than the mbarrier phase expects");
     m.pending--;
     mbar_store(a, m);
+}
+inline void mbar_arrive_on(uint32_t a) {
+    land_copies_of(a);  // copies in flight complete before another operation on their barrier (the benign order)
+    mbar_arrive_raw(a);
 }
 inline void mbar_tx(uint32_t a, int32_t bytes) {
     Mbar m = mbar_load(a);  // expect_tx (bytes > 0) or, from land(), complete_tx (bytes < 0)
@@ -127,15 +134,93 @@ struct Copy {
 };
 inline std::deque<Copy> copies_in_flight;
 
+// ------------------------------------------------------------------------------ proxies
+// Shared memory written through the generic proxy (cp.async here) is seen by wgmma, which reads
+// through the async proxy, only after the reading thread's fence.proxy.async (PTX memory
+// consistency model, "proxies"). Each 16-byte chunk of the window keeps the sequence number of its
+// last generic write (0: last written by TMA, the async proxy, or never); each thread keeps that of
+// its last fence. wgmma.mma_async traps on an operand chunk written after the issuing thread's fence.
+inline uint64_t proxy_clock = 0;
+inline std::vector<uint64_t> generic_written;  // per 16-byte chunk of the window
+inline std::vector<uint64_t> proxy_fenced;     // per thread
+inline void mark_written(uint32_t a, bool generic) {
+    if (generic_written.size() < (1u << 18) / 16) generic_written.assign((1u << 18) / 16, 0);
+    generic_written[a / 16] = generic ? ++proxy_clock : 0;
+}
+inline void require_fenced(uint32_t a) {
+    const uint64_t w = generic_written.empty() ? 0 : generic_written[a / 16];
+    if (w && w > proxy_fenced[threadIdx.x])
+        trap("emu_sm90: wgmma.mma_async reads shared memory written by cp.async (the generic proxy) without a fence.proxy.async after it");
+}
+
+// cp.async into a stage: each thread's copies since its last cp.async.mbarrier.arrive.noinc, read at
+// issue; the arrive hands them to the barrier, and they land (then arrive) like TMA copies: when
+// their barrier is waited on and its phase cannot complete without them, or at issue and arrive
+// under D4J_EMU_TMA=eager / D4J_EMU_CP_ASYNC=eager.
+struct Chunk {
+    uint32_t dst;
+    unsigned char bytes[16];
+};
+struct Gather {
+    uint32_t bar;
+    std::vector<Chunk> chunks;
+};
+inline std::vector<std::vector<Chunk>> cp_open;  // per thread
+inline std::deque<Gather> gathers_in_flight;
+inline bool gather_eager() { return tma_eager || cp_async_eager(); }
+inline void land_chunk(const Chunk& c) {
+    std::memcpy(host(c.dst, 16), c.bytes, 16);
+    mark_written(c.dst, true);
+}
+
 inline void land(const Copy& c) {
-    for (uint32_t o = 0; o < c.box.size(); o += 16) std::memcpy(host(swizzle128(c.dst + o), 16), c.box.data() + o, 16);
+    for (uint32_t o = 0; o < c.box.size(); o += 16) {
+        std::memcpy(host(swizzle128(c.dst + o), 16), c.box.data() + o, 16);
+        mark_written(swizzle128(c.dst + o), false);
+    }
     mbar_tx(c.bar, -int32_t(c.box.size()));  // complete_tx: the bytes of the whole box, zero-filled ones included
 }
-// Lands the copies in flight that complete_tx on `bar` (oldest first).
-inline void land_copies_of(uint32_t bar) {
+// Lands the copies in flight that complete on `bar` (oldest first), TMA boxes and cp.async gathers;
+// with `until_phase_flips`, gathers only until the barrier's phase completes (a phase that
+// completes on too few arrivals leaves the rest in flight, and their rows unwritten).
+inline void land_copies_of(uint32_t bar, bool until_phase_flips) {
     for (auto it = copies_in_flight.begin(); it != copies_in_flight.end();) {
         if (it->bar == bar) { Copy c = std::move(*it); it = copies_in_flight.erase(it); land(c); }
         else ++it;
+    }
+    const uint32_t phase = mbar_load(bar).phase;
+    for (auto it = gathers_in_flight.begin(); it != gathers_in_flight.end();) {
+        if (until_phase_flips && mbar_load(bar).phase != phase) return;
+        if (it->bar != bar) { ++it; continue; }
+        Gather g = std::move(*it);
+        it = gathers_in_flight.erase(it);
+        for (const Chunk& c : g.chunks) land_chunk(c);
+        mbar_arrive_raw(bar);
+    }
+}
+
+inline void cp_async16(uint32_t dst, const void* src, uint32_t bytes) {
+    if (dst % 16) trap("emu_sm90: cp.async destination not 16-byte aligned");
+    if (bytes != 0 && bytes != 16) trap("emu_sm90: cp.async src-size other than 0 or 16");
+    if (bytes && !src) trap("emu_sm90: cp.async from a null address");
+    Chunk c{dst, {}};
+    if (bytes) std::memcpy(c.bytes, src, 16);
+    host(dst, 16);  // inside the block's shared memory
+    progress++;
+    if (gather_eager()) land_chunk(c);
+    else cp_open[threadIdx.x].push_back(c);
+}
+inline void cp_async_arrive_noinc(uint32_t bar) {
+    Gather g{bar, std::move(cp_open[threadIdx.x])};
+    cp_open[threadIdx.x].clear();
+    mbar_load(bar);  // an initialised barrier in the window
+    progress++;
+    if (gather_eager()) {
+        for (const Chunk& c : g.chunks) land_chunk(c);
+        land_copies_of(bar);
+        mbar_arrive_raw(bar);
+    } else {
+        gathers_in_flight.push_back(std::move(g));
     }
 }
 
@@ -212,6 +297,14 @@ struct ThreadState {
 inline std::vector<ThreadState> threads;
 inline std::vector<std::vector<std::shared_ptr<Op>>> warpgroups;  // ops of each warpgroup in issue order
 
+// Every 16-byte chunk of the op's operands must be visible to the async proxy of this thread.
+inline void require_operands_fenced(const Op& op) {
+    Desc A = decode(op.da), B = decode(op.db);
+    for (const auto& [d, rows] : {std::pair{A, 64}, std::pair{B, 128}})
+        for (int r = 0; r < rows; r++) for (int k = 0; k < 16; k += 8)
+            require_fenced(swizzle128(d.start + uint32_t(r / 8) * d.sbo + uint32_t(r % 8) * 128 + 2 * k));
+}
+
 inline void gather(const Op& op, uint16_t (&a)[64][16], uint16_t (&b)[128][16]) {
     Desc A = decode(op.da), B = decode(op.db);
     for (int r = 0; r < 64; r++) for (int k = 0; k < 16; k++) a[r][k] = element(A, r, k);
@@ -234,6 +327,7 @@ inline void mma_async(float (&d)[64], uint64_t da, uint64_t db) {
         ops.push_back(op);
     }
     std::shared_ptr<Op> op = ops[ts.next++];
+    require_operands_fenced(*op);
     // .aligned: every thread of the warpgroup executes the same instruction with the same operands.
     if (op->da != da || op->db != db || op->bf16 != bf) trap("emu_sm90: threads of a warpgroup issued different wgmma.mma_async operands");
     op->issued++;
@@ -290,6 +384,10 @@ inline void reset_block() {
     threads.assign(blockDim.x, ThreadState{});
     warpgroups.assign((blockDim.x + 127) / 128, {});
     copies_in_flight.clear();
+    gathers_in_flight.clear();
+    cp_open.assign(blockDim.x, {});
+    proxy_fenced.assign(blockDim.x, 0);
+    generic_written.clear();
 }
 inline const bool registered = (block_start_hooks.push_back(&reset_block), true);
 }  // namespace emu::sm90
@@ -323,7 +421,7 @@ __device__ __forceinline__ void mbar_arrive_expect_tx(uint32_t bar, uint32_t byt
 // early (too few expected bytes) is seen before its data.
 __device__ __forceinline__ bool mbar_try_wait(uint32_t bar, uint32_t parity) {
     if (emu::sm90::mbar_load(bar).phase != (parity & 1)) return true;
-    emu::sm90::land_copies_of(bar);
+    emu::sm90::land_copies_of(bar, true);
     if (emu::sm90::mbar_load(bar).phase != (parity & 1)) return true;
     emu::yield();
     return false;
@@ -335,6 +433,9 @@ __device__ __forceinline__ void tma_load_3d(uint32_t dst, const CUtensorMap* map
 __device__ __forceinline__ void tma_prefetch_map(const CUtensorMap* map) {
     if (!map) emu::trap("emu_sm90: prefetch.tensormap of a null map");
 }
+__device__ __forceinline__ void cp_async16_shared(uint32_t dst, const void* src, uint32_t bytes) { emu::sm90::cp_async16(dst, src, bytes); }
+__device__ __forceinline__ void cp_async_arrive_noinc(uint32_t bar) { emu::sm90::cp_async_arrive_noinc(bar); }
+__device__ __forceinline__ void fence_proxy_async() { emu::sm90::proxy_fenced[threadIdx.x] = ++emu::sm90::proxy_clock; }
 
 __device__ __forceinline__ void wgmma_fence() { emu::sm90::threads[threadIdx.x].fenced = true; }
 __device__ __forceinline__ void wgmma_commit() {

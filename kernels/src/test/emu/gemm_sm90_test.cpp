@@ -1,11 +1,14 @@
 // Host-emulated check of the Hopper GEMM (gemm_sm90.cu: TMA + mbarrier ring + wgmma, emulated by
-// emu_sm90.h) against a double-precision reference on the same rounded inputs. Tensor maps are
+// emu_sm90.h) and of the Hopper conv (conv_sm90.cu: the same block with a cp.async gather for A)
+// against double-precision references on the same rounded inputs. Tensor maps are
 // encoded as CudaWgmmaGemm / TensorMapSpec.kMajor encode them; the launch follows the kernel's
 // host contract. Ragged M, N and K (zero-filled TMA boxes), several laps of the stage ring, batches,
 // broadcast operands, padded rows, bias, scaled residual, alpha, both copy-landing orders and a
-// dynamic shared-memory base that is not 1024-byte aligned.
+// dynamic shared-memory base that is not 1024-byte aligned. Convs: 3x3 with padding, stride 2 with
+// one-sided padding, 1x1, several channel blocks per tap, partial M and N tiles, bias and residual.
 #include "emu.h"
 #include "gemm_sm90.cu"
+#include "conv_sm90.cu"
 #include <cstdio>
 #include <random>
 static std::mt19937 rng(23);
@@ -81,6 +84,50 @@ void gemm(const char* name, void (*kernel)(CUtensorMap, CUtensorMap, WgmmaEpilog
     report(what, canaryIntact ? relerr(ref, got) : 1e9, tol<T>());
 }
 
+struct ConvCase {
+    int B, H, W, Cin, Cout, k, stride, padTop, padLeft, Ho, Wo;
+    bool bias = true, residual = true;
+    bool eager = false, reverse = false;
+};
+
+// out[b, oy, ox, n] = sum over taps (r, s) and channels c of x[b, oy*s - pt + r, ox*s - pl + s, c] w[n, r, s, c] + bias + R.
+template <typename T>
+void conv(const char* name, void (*kernel)(CUtensorMap, WgmmaEpilogue, ConvArgs, const void*), const ConvCase& c) {
+    const int K = c.k * c.k * c.Cin, M = c.B * c.Ho * c.Wo, N = c.Cout;
+    auto x = rnd<T>((size_t)c.B * c.H * c.W * c.Cin), w = rnd<T>((size_t)N * K), R = rnd<T>((size_t)M * N);
+    auto bias = rnd<float>(N);
+    const size_t canary = 64;
+    std::vector<T> out((size_t)M * N + canary, from_f32<T>(NAN));
+    CUtensorMap mapW = kmajor_map(w.data(), N, K, K, 1, (long)N * K, WG_BN);
+    WgmmaEpilogue e{out.data(), c.bias ? bias.data() : nullptr, c.residual ? R.data() : nullptr, N, N, 0, 0,
+                    M, N, K, c.bias ? D_F32 : D_NONE, 1.f, c.residual ? 1.f : 0.f, 1, 1};
+    ConvArgs a{c.B, c.H, c.W, c.Cin, c.Ho, c.Wo, c.k, c.k, c.stride, c.stride, c.padTop, c.padLeft};
+    emu::sm90::tma_eager = c.eager;
+    emu::sm90::dynamic_offset = 0;
+    emu::schedule_reverse = c.reverse;
+    launch(dim3{(unsigned)(N + WG_BN - 1) / WG_BN, (unsigned)(M + WG_BM - 1) / WG_BM, 1}, WG_THREADS,
+           [&] { kernel(mapW, e, a, x.data()); }, WGMMA_SMEM_BYTES);
+    std::vector<double> ref((size_t)M * N);
+    for (int b = 0; b < c.B; b++) for (int oy = 0; oy < c.Ho; oy++) for (int ox = 0; ox < c.Wo; ox++) for (int n = 0; n < N; n++) {
+        double s = 0;
+        for (int r = 0; r < c.k; r++) for (int q = 0; q < c.k; q++) {
+            const int iy = oy * c.stride - c.padTop + r, ix = ox * c.stride - c.padLeft + q;
+            if (iy < 0 || iy >= c.H || ix < 0 || ix >= c.W) continue;
+            for (int ch = 0; ch < c.Cin; ch++)
+                s += (double)to_f32(x[(((size_t)b * c.H + iy) * c.W + ix) * c.Cin + ch]) * to_f32(w[(size_t)n * K + (r * c.k + q) * c.Cin + ch]);
+        }
+        const size_t i = (((size_t)b * c.Ho + oy) * c.Wo + ox) * N + n;
+        ref[i] = s + (c.bias ? bias[n] : 0.) + (c.residual ? to_f32(R[i]) : 0.);
+    }
+    std::vector<T> got(out.begin(), out.begin() + (long)M * N);
+    bool canaryIntact = true;
+    for (size_t i = (size_t)M * N; i < out.size(); i++) canaryIntact &= std::isnan(to_f32(out[i]));
+    char what[200];
+    snprintf(what, sizeof what, "%s %dx%dx%dx%d k%d s%d pad %d,%d -> %d out%s%s%s", name, c.B, c.H, c.W, c.Cin, c.k, c.stride, c.padTop, c.padLeft,
+             c.Cout, c.residual ? " +R" : "", c.eager ? " eager" : "", c.reverse ? " reverse" : "");
+    report(what, canaryIntact ? relerr(ref, got) : 1e9, tol<T>());
+}
+
 int main() {
     Case ragged{2, 200, 136, 200};  // K = 3 * 64 + 8: the last K box is mostly zero fill
     ragged.alpha = 0.75f, ragged.beta = -0.5f;
@@ -103,6 +150,17 @@ int main() {
     Case reverse = ragged;          // the same schedule with copies landing late
     reverse.reverse = true, reverse.batch = 1;
     gemm<bf16>("gemm_wgmma_bf16_nt", gemm_wgmma_bf16_nt, reverse);
+    ConvCase same{2, 9, 9, 64, 136, 3, 1, 1, 1, 9, 9};  // M = 162, N = 136: partial tiles both ways
+    conv<f16>("conv_wgmma_f16", conv_wgmma_f16, same);
+    ConvCase down{1, 9, 10, 128, 64, 3, 2, 0, 0, 4, 4};  // stride 2, padding on the bottom/right only (the VAE's); 18 K tiles
+    down.residual = false;
+    conv<bf16>("conv_wgmma_bf16", conv_wgmma_bf16, down);
+    ConvCase pointwise{1, 5, 7, 192, 130, 1, 1, 0, 0, 5, 7};  // 1x1: three channel blocks, copies landing at issue
+    pointwise.bias = false, pointwise.eager = true, pointwise.reverse = true;
+    conv<f16>("conv_wgmma_f16", conv_wgmma_f16, pointwise);
+    ConvCase late = same;  // the producer warp between consumer steps, copies landing late
+    late.B = 1, late.reverse = true, late.Cout = 64;
+    conv<bf16>("conv_wgmma_bf16", conv_wgmma_bf16, late);
     printf(fails ? "%d FAILED\n" : "all ok\n", fails);
     return fails ? 1 : 0;
 }

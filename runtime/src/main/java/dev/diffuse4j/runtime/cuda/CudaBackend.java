@@ -148,8 +148,11 @@ public final class CudaBackend implements Backend {
     /** Routes eligible F16/BF16 GEMMs through the opt-in Hopper (TMA + wgmma) kernel; see {@link CudaWgmmaGemm}. */
     public void useWgmmaGemm(boolean on) { linalg.wgmma.enable(on); }
 
-    /** True while eligible GEMMs take the Hopper kernel. */
+    /** True while eligible GEMMs and convs take the Hopper kernels. */
     public boolean usesWgmmaGemm() { return linalg.wgmma.enabled(); }
+
+    /** Launches of the Hopper wgmma kernels so far in this process (whether an op took that path). */
+    public static long wgmmaLaunches() { return CudaWgmmaGemm.launches(); }
 
     /** Why {@link #useWgmmaGemm} cannot be turned on here, or null when it can. */
     public String wgmmaUnavailableReason() {

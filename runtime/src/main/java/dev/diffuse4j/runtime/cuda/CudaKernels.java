@@ -56,6 +56,8 @@ final class CudaKernels {
         }
         Set<String> sm90 = set(m, "gemm_sm90");
         for (String s : HALVES) sm90.add("gemm_wgmma_" + s + "_nt");
+        Set<String> cv90 = set(m, "conv_sm90");
+        for (String s : HALVES) cv90.add("conv_wgmma_" + s);
         Set<String> gr = set(m, "grad");
         for (String s : FLOATS)
             for (String n : new String[]{"unary_grad_", "sum_rows_", "sum_cols_", "group_norm_bwd_reduce_", "group_norm_bwd_dx_",

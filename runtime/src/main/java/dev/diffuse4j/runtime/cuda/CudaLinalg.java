@@ -13,8 +13,9 @@ import static dev.diffuse4j.runtime.cuda.CudaBackend.address;
  * matmul, linear and conv2d on gemm.cu / conv.cu. F16/BF16 operands whose K-contiguous rows are
  * 16-byte aligned (K % 8 == 0) take the tensor-core kernels (copying an operand into that layout
  * when a transpose or broadcast requires it); F32 and the rest take the SIMT kernels. On an sm_90
- * device, opted in with {@code -Dd4j.cuda.gemm=wgmma}, linear and matmul with B as [N, K] take the
- * TMA + wgmma kernel instead ({@link CudaWgmmaGemm}; not yet validated on a GPU). Tensor-core products
+ * device, opted in with {@code -Dd4j.cuda.gemm=wgmma}, linear, matmul with B as [N, K] and conv2d
+ * with Cin % 64 == 0 take the TMA + wgmma kernels instead ({@link CudaWgmmaGemm}; not yet validated
+ * on a GPU). Tensor-core products
  * too small to fill the GPU split K ({@link #splitK}).
  */
 final class CudaLinalg {
@@ -250,6 +251,8 @@ final class CudaLinalg {
         try (Tensor tx = be.contiguousAs(x, t); Tensor tw = be.contiguousAs(w, t); Tensor tb = epilogueBias("conv2d", bias);
              Tensor tr = residual == null ? null : be.contiguousAs(residual, t)) {
             boolean tc = CudaTypes.isHalf(t) && Cin % 8 == 0 && address(tx) % 16 == 0 && address(tw) % 16 == 0;
+            if (tc && wgmma.enabled() && wgmma.convRefusal(t, address(tx), address(tw), Bn, H, W, Cin, Cout, K, M) == null)
+                return wgmma.conv("conv2d", t, address(tx), address(tw), out, convArgs(Bn, H, W, Cin, Ho, Wo, kh, kw, p), Bn, H, W, Cin, Cout, K, M, tb, tr);
             int splits = tc ? splitK(tiles(M, N, 64, 1), K, be.ctx.smCount) : 1;
             if (splits > 1) {
                 byte[] args = gemmArgs(address(tx), K, 1, 0, address(tw), K, 1, K, 0, address(out), N, 0,

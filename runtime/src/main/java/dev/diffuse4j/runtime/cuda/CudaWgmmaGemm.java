@@ -6,18 +6,20 @@ import dev.diffuse4j.runtime.Tensor;
 import java.util.concurrent.atomic.AtomicLong;
 
 /**
- * The Hopper GEMM of gemm_sm90.cu (TMA + wgmma, sm_90a): C[b] = A[b] B[b]^T + bias + beta R[b]
- * with A [M, K] and B [N, K] both K-major, F16 or BF16, output in the same dtype.
+ * The Hopper GEMMs (TMA + wgmma, sm_90a): gemm_sm90.cu's C[b] = A[b] B[b]^T + bias + beta R[b]
+ * with A [M, K] and B [N, K] both K-major, and conv_sm90.cu's implicit-GEMM NHWC convolution (the
+ * same block, its A gathered from the image by cp.async); F16 or BF16, output in the same dtype.
  *
- * <p><b>Opt-in and not yet validated on a GPU</b>: used by matmul (B given as [N, K]) and linear
- * only on compute capability 9.0 and only when asked, with {@code -Dd4j.cuda.gemm=wgmma} or
- * {@link CudaBackend#useWgmmaGemm(boolean)}; CudaWgmmaGemmTest checks it against the CPU backend
- * on a Hopper GPU, and on the host emulator run as sm_90 (EmulatedApi). Operands TMA cannot load (unaligned rows, overlapping batches, see
- * {@link TensorMapSpec#refusal}) keep the mma.sync kernels.
+ * <p><b>Opt-in and not yet validated on a GPU</b>: used by matmul (B given as [N, K]), linear and
+ * conv2d only on compute capability 9.0 and only when asked, with {@code -Dd4j.cuda.gemm=wgmma} or
+ * {@link CudaBackend#useWgmmaGemm(boolean)}; CudaWgmmaGemmTest checks both against float64 and the
+ * CPU backend on a Hopper GPU, and on the host emulator run as sm_90 (EmulatedApi). Operands TMA
+ * cannot load (unaligned rows, overlapping batches, see {@link TensorMapSpec#refusal}) and convs
+ * whose input channels are not a multiple of 64 keep the mma.sync kernels.
  */
 final class CudaWgmmaGemm {
     static final int BM = 128, BN = 128, BK = 64, STAGES = 3, THREADS = 288;
-    /** gemm_sm90.cu WGMMA_SMEM_BYTES: STAGES stages of A and B tiles plus 1 KiB to align the ring. */
+    /** sm90.cuh WGMMA_SMEM_BYTES: STAGES stages of A and B tiles plus 1 KiB to align the ring. */
     static final int SMEM_BYTES = STAGES * (BM + BN) * BK * 2 + 1024;
     private static final int MAX_GRID = 65535;
 
@@ -105,7 +107,39 @@ final class CudaWgmmaGemm {
         return out;
     }
 
-    /** The WgmmaEpilogue struct of gemm_sm90.cu (88 bytes). */
+    /**
+     * Why the wgmma conv cannot run here, or null when it can: x [Bn, H, W, Cin] contiguous at
+     * address {@code x}, weights [Cout, K = kh * kw * Cin] contiguous at {@code w}, M = Bn * Ho * Wo output pixels.
+     */
+    String convRefusal(DType t, long x, long w, int Bn, int H, int W, int Cin, int Cout, int K, long M) {
+        if (!hopper) return "not an sm_90 device";
+        if (Cin % BK != 0) return "Cin = " + Cin + " is not a multiple of " + BK + " (a K tile must be one tap's channels)";
+        if (x % 16 != 0) return "input address 0x" + Long.toHexString(x) + " is not 16-byte aligned";
+        if ((long) Bn * H * W > Integer.MAX_VALUE) return "the input has more than 2^31 pixels";
+        if ((M + BM - 1) / BM > MAX_GRID) return "M = " + M + " exceeds the grid's y limit";
+        String why = TensorMapSpec.refusal(t, w, Cout, K, K, 1, 0, BN, BK);
+        return why == null ? null : "weights: " + why;
+    }
+
+    /** out [M, Cout] = conv(x, w) + bias + residual (contiguous like out, or null), conv_sm90.cu. */
+    Tensor conv(String op, DType t, long x, long w, Tensor out, byte[] convArgs, int Bn, int H, int W, int Cin, int Cout, int K, int M,
+                Tensor bias, Tensor residual) {
+        requireHopper(op);
+        String why = convRefusal(t, x, w, Bn, H, W, Cin, Cout, K, M);
+        if (why != null) throw new IllegalArgumentException(op + ": the wgmma conv " + Bn + "x" + H + "x" + W + "x" + Cin + " -> " + Cout
+                + " (" + t + ") cannot run: " + why);
+        HopperDriver d = driver();
+        be.ctx.makeCurrent();
+        byte[] mapW = d.encode(op, TensorMapSpec.kMajor(op, t, w, Cout, K, K, 1, 0, BN, BK), w);
+        byte[] epi = epilogue(CudaTypes.address(out), bias, CudaTypes.addressOrNull(residual), Cout, Cout, 0, 0, M, Cout, K,
+                1f, residual == null ? 0f : 1f, 1, 1);
+        CudaContext.Kernel k = be.k.get("conv_sm90", "conv_wgmma_" + CudaTypes.suffix(t));
+        be.ctx.launch(op, k, (Cout + BN - 1) / BN, (M + BM - 1) / BM, 1, THREADS, SMEM_BYTES, mapW, epi, convArgs, x);
+        LAUNCHES.incrementAndGet();
+        return out;
+    }
+
+    /** The WgmmaEpilogue struct of sm90.cuh (88 bytes). */
     static byte[] epilogue(long c, Tensor bias, long r, long ldc, long ldr, long sC, long sR, int M, int N, int K,
                            float alpha, float beta, int batchA, int batchB) {
         return new CStruct(88)

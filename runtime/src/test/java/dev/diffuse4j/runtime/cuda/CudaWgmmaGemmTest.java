@@ -6,6 +6,7 @@ import dev.diffuse4j.runtime.Scope;
 import dev.diffuse4j.runtime.Tensor;
 import dev.diffuse4j.runtime.ops.Backend;
 import dev.diffuse4j.runtime.ops.Backends;
+import dev.diffuse4j.runtime.ops.Conv2dParams;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -21,10 +22,11 @@ import static org.junit.jupiter.api.Assertions.*;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 /**
- * The Hopper GEMM (gemm_sm90.cu, TMA + wgmma) against float64 references and against the CPU
- * backend through the opt-in dispatch: sizes that leave partial tiles in M, N and K (K a multiple
- * of 8 but not of 64), batches, a broadcast operand, a padded row stride, bias of another dtype,
- * the beta * R residual, outputs poisoned with NaN. On a GPU it runs on the shared backend and is
+ * The Hopper GEMM (gemm_sm90.cu, TMA + wgmma) and conv (conv_sm90.cu, the same block with a
+ * cp.async gather) against float64 references and against the CPU backend through the opt-in
+ * dispatch: sizes that leave partial tiles in M, N and K (K a multiple of 8 but not of 64),
+ * batches, a broadcast operand, a padded row stride, bias of another dtype, the beta * R residual,
+ * convs with padding, stride 2 and one-sided padding, 1x1, a fused residual, outputs poisoned with NaN. On a GPU it runs on the shared backend and is
  * skipped, with the reason, without one or on one other than sm_90. In the cuda-emulated execution
  * (-Dd4j.cuda.emulator) it runs on a private backend of the host emulator opened as sm_90 (the
  * shared emulated backend stays sm_80 for the other tests): the kernel, its tensor maps (encoded by
@@ -127,6 +129,81 @@ class CudaWgmmaGemmTest {
         direct("A broadcast, residual only", t, 2, 70, 96, 200, 200, 200, true, false, null, -1f);
         direct("padded rows: K 40 in rows of 48", t, 1, 77, 50, 40, 48, 56, false, false, DType.F32, 0f);
         direct("long K 1288", t, 1, 130, 136, 1288, 1288, 1288, false, false, null, 0f);
+    }
+
+    /**
+     * Runs the conv kernel directly on x [Bn, H, W, Cin] and w [Cout, k, k, Cin] with stride s and
+     * padding (pt, pl) (bottom/right implied by Ho, Wo), checking every element against float64.
+     */
+    private void directConv(String what, DType t, int Bn, int H, int W, int Cin, int Cout, int k, int s, int pt, int pl, int Ho, int Wo,
+                            boolean withBias, boolean withResidual) {
+        int K = k * k * Cin, M = Bn * Ho * Wo;
+        float[] x = values(t, Bn * H * W * Cin), w = values(t, Cout * K);
+        float[] bias = withBias ? values(DType.F32, Cout) : null, r = withResidual ? values(t, M * Cout) : null;
+        float[] want = new float[M * Cout];
+        for (int b = 0; b < Bn; b++)
+            for (int oy = 0; oy < Ho; oy++)
+                for (int ox = 0; ox < Wo; ox++)
+                    for (int n = 0; n < Cout; n++) {
+                        double sum = 0;
+                        for (int ky = 0; ky < k; ky++)
+                            for (int kx = 0; kx < k; kx++) {
+                                int iy = oy * s - pt + ky, ix = ox * s - pl + kx;
+                                if (iy < 0 || iy >= H || ix < 0 || ix >= W) continue;
+                                for (int c = 0; c < Cin; c++)
+                                    sum += (double) x[((b * H + iy) * W + ix) * Cin + c] * w[n * K + (ky * k + kx) * Cin + c];
+                            }
+                        int o = ((b * Ho + oy) * Wo + ox) * Cout + n;
+                        want[o] = (float) (sum + (bias == null ? 0 : bias[n]) + (r == null ? 0 : r[o]));
+                    }
+        try (Scope sc = Scope.open()) {
+            Tensor gx = upload(cuda, t, x, Bn, H, W, Cin), gw = upload(cuda, t, w, Cout, K);
+            Tensor gb = bias == null ? null : upload(cuda, DType.F32, bias, Cout), gr = r == null ? null : upload(cuda, t, r, M, Cout);
+            poison(cuda, t, M, Cout);
+            Tensor out = cuda.alloc("wgmma conv test", t, M, Cout);
+            assertNull(wgmma.convRefusal(t, CudaTypes.address(gx), CudaTypes.address(gw), Bn, H, W, Cin, Cout, K, M), what);
+            byte[] args = new CStruct(48).i32(Bn).i32(H).i32(W).i32(Cin).i32(Ho).i32(Wo).i32(k).i32(k).i32(s).i32(s).i32(pt).i32(pl).bytes();
+            wgmma.conv("wgmma conv " + what, t, CudaTypes.address(gx), CudaTypes.address(gw), out, args, Bn, H, W, Cin, Cout, K, M, gb, gr);
+            double err = relL2(want, cuda.toCpu(out).toFloatArray());
+            assertTrue(err <= tolerance(t), what + " " + t + ": relative L2 error " + err + " exceeds " + tolerance(t) + " (seed " + seed + ")");
+        }
+    }
+
+    @ParameterizedTest
+    @EnumSource(value = DType.class, names = {"F16", "BF16"})
+    void convAgainstFloat64(DType t) {
+        directConv("3x3 pad 1, partial tiles, bias + residual", t, 2, 7, 9, 64, 136, 3, 1, 1, 1, 7, 9, true, true);
+        directConv("3x3 stride 2, bottom/right padding, two channel blocks", t, 1, 9, 8, 128, 72, 3, 2, 0, 0, 4, 4, true, false);
+        directConv("1x1, three channel blocks, no bias", t, 1, 6, 5, 192, 40, 1, 1, 0, 0, 6, 5, false, true);
+    }
+
+    @ParameterizedTest
+    @EnumSource(value = DType.class, names = {"F16", "BF16"})
+    void conv2dDispatchesWhenOptedIn(DType dt) {
+        cuda.useWgmmaGemm(true);
+        try {
+            parity("conv 3x3 + bias + residual", dt, true, (b, x) -> b.conv2d(x[0], x[1], x[2], Conv2dParams.of(1, 1), x[3]),
+                    random(rnd, dt, 2, 6, 5, 64), random(rnd, dt, 96, 3, 3, 64), random(rnd, DType.F32, 96), random(rnd, dt, 2, 6, 5, 96));
+            parity("conv 3x3 stride 2 (the VAE's padding)", dt, true, (b, x) -> b.conv2d(x[0], x[1], x[2], new Conv2dParams(2, 2, 0, 0, 1, 1), null),
+                    random(rnd, dt, 1, 8, 8, 128), random(rnd, dt, 64, 3, 3, 128), random(rnd, dt, 64));
+            parity("conv 1x1 shortcut", dt, true, (b, x) -> b.conv2d(x[0], x[1], x[2], Conv2dParams.of(1, 0), null),
+                    random(rnd, dt, 1, 4, 6, 192), random(rnd, dt, 130, 1, 1, 192), random(rnd, DType.F32, 130));
+            parity("conv Cin 72 (mma.sync)", dt, false, (b, x) -> b.conv2d(x[0], x[1], x[2], Conv2dParams.of(1, 1), null),
+                    random(rnd, dt, 1, 5, 5, 72), random(rnd, dt, 32, 3, 3, 72), random(rnd, DType.F32, 32));
+        } finally {
+            cuda.useWgmmaGemm(false);
+        }
+    }
+
+    @Test
+    void convRefusesWhatItCannotGather() {
+        String why = wgmma.convRefusal(DType.F16, 0x1000, 0x2000, 1, 8, 8, 96, 32, 864, 64);
+        assertNotNull(why);
+        assertTrue(why.startsWith("Cin = 96"), why);
+        assertTrue(wgmma.convRefusal(DType.BF16, 0x1008, 0x2000, 1, 8, 8, 64, 32, 576, 64).startsWith("input address"));
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                () -> wgmma.conv("conv2d", DType.F16, 0x1000, 0x2000, null, new byte[48], 1, 8, 8, 96, 32, 864, 64, null, null));
+        assertTrue(e.getMessage().contains("conv2d") && e.getMessage().contains("1x8x8x96 -> 32"), e.getMessage());
     }
 
     @Test

@@ -67,7 +67,7 @@ class HopperTensorMapTest {
 
     @Test
     void sharedMemoryBudgetMatchesTheKernel() {
-        // gemm_sm90.cu: static_assert(WGMMA_SMEM_BYTES == 99328): 3 stages of a 128x64 A box and a 128x64 B box, + 1 KiB alignment slack.
+        // sm90.cuh: static_assert(WGMMA_SMEM_BYTES == 99328): 3 stages of a 128x64 A box and a 128x64 B box, + 1 KiB alignment slack.
         TensorMapSpec a = TensorMapSpec.kMajor("t", DType.F16, BASE, 1000, 1000, 1000, 1, 0, CudaWgmmaGemm.BM, CudaWgmmaGemm.BK);
         TensorMapSpec b = TensorMapSpec.kMajor("t", DType.F16, BASE, 1000, 1000, 1000, 1, 0, CudaWgmmaGemm.BN, CudaWgmmaGemm.BK);
         assertEquals(99328, 3 * (a.boxBytes() + b.boxBytes()) + 1024);
@@ -78,7 +78,7 @@ class HopperTensorMapTest {
 
     @Test
     void epilogueStructMatchesGemmSm90Cu() {
-        // gemm_sm90.cu: sizeof 88; ldc at 24, M at 56, alpha at 72, batchA at 80.
+        // sm90.cuh: sizeof 88; ldc at 24, M at 56, alpha at 72, batchA at 80.
         byte[] b = CudaWgmmaGemm.epilogue(1, (Tensor) null, 3, 4, 5, 6, 7, 8, 9, 10, 0.5f, 0.25f, 11, 12);
         assertEquals(88, b.length);
         ByteBuffer bb = ByteBuffer.wrap(b).order(ByteOrder.LITTLE_ENDIAN);
