@@ -28,7 +28,8 @@ public final class CudaBench {
 
     /**
      * cublasMs: the same GEMM through the Java cuBLAS binding (graph replay), NaN for other ops or without cuBLAS;
-     * wgmmaMs: the same GEMM or conv through the opt-in Hopper TMA + wgmma kernels (graph replay), NaN for other ops or off sm_90.
+     * wgmmaMs: the same GEMM, linear + GEGLU or conv through the opt-in Hopper TMA + wgmma kernels (graph replay), NaN for other ops,
+     * off sm_90, or where the op kept the mma.sync kernels.
      */
     record Result(String name, String kind, String dtype, double flop, double bytes, double eagerMs, double graphMs, double cublasMs,
                   double wgmmaMs) {}
@@ -148,7 +149,7 @@ public final class CudaBench {
                 }
             }
             double viaWgmma = Double.NaN;
-            if ((kind.equals("gemm") || kind.equals("conv")) && wgmmaAvailable()) {
+            if ((kind.equals("gemm") || kind.equals("ff1") || kind.equals("conv")) && wgmmaAvailable()) {
                 CUDA.useWgmmaGemm(true);
                 try {
                     long before = CudaBackend.wgmmaLaunches();

@@ -14,9 +14,9 @@
 //
 // Host contract (CudaWgmmaGemm.conv): B's tensor map as gemm_sm90.cu's, rank 3 {K, Cout, 1}; e with
 // C = out [M, N], R = residual or null, ldc = ldr = N, batch 1. Launch: grid (ceil(N/128),
-// ceil(M/128), 1), 288 threads, WGMMA_SMEM_BYTES of dynamic shared memory.
+// ceil(M/128), 1), 288 threads, WGMMA_SMEM_BYTES of dynamic shared memory. conv_wgmma_<t>_split:
+// the same with split-K (sm90.cuh), grid z = splits.
 #include "sm90.cuh"
-#include "gemm.cuh"  // ConvArgs
 
 #ifdef D4J_SM90
 
@@ -32,7 +32,7 @@ template <typename T> struct ConvGatherProducer {
     int M, n0, cblocks;
     int pix[ROWS], iy0[ROWS], ix0[ROWS];  // per row: first pixel of its image, top-left tap position
 
-    __device__ __forceinline__ void begin(int lane, int m0, int n) {
+    __device__ __forceinline__ void begin(int lane, int m0, int n, int) {
         if (lane == 0) tma_prefetch_map(tmB);
         n0 = n;
         cblocks = c.Cin / WG_BK;
@@ -70,16 +70,22 @@ template <typename T> struct ConvGatherProducer {
     }
 };
 
-template <typename T>
-__device__ __forceinline__ void wgmma_conv_body(const CUtensorMap* tmB, const WgmmaEpilogue& e, const ConvArgs& c, const void* x) {
+template <typename T, WgEpi EPI>
+__device__ __forceinline__ void wgmma_conv_body(const CUtensorMap* tmB, const WgmmaEpilogue& e, const ConvArgs& c, const void* x,
+                                                const SplitK& sk) {
     ConvGatherProducer<T> p{tmB, static_cast<const T*>(x), c, e.M, 0, 0};
-    wgmma_block<T>(p, e, e.K / WG_BK);
+    wgmma_block<T, EPI>(p, e, e.K / WG_BK, sk);
 }
 
 #define WGMMA_CONV(T, S)                                                                                  \
     extern "C" __global__ void __launch_bounds__(WG_THREADS, 2)                                          \
         conv_wgmma_##S(const __grid_constant__ CUtensorMap tmB, const WgmmaEpilogue e, const ConvArgs c, const void* x) { \
-        wgmma_conv_body<T>(&tmB, e, c, x);                                                               \
+        wgmma_conv_body<T, WG_PLAIN>(&tmB, e, c, x, SplitK{});                                           \
+    }                                                                                                    \
+    extern "C" __global__ void __launch_bounds__(WG_THREADS, 2)                                          \
+        conv_wgmma_##S##_split(const __grid_constant__ CUtensorMap tmB, const WgmmaEpilogue e, const ConvArgs c, const void* x, \
+                               const SplitK sk) {                                                        \
+        wgmma_conv_body<T, WG_SPLIT>(&tmB, e, c, x, sk);                                                  \
     }
 
 #else  // no wgmma/TMA on this target: the entry points exist so every fatbin lists the same names
@@ -87,6 +93,11 @@ __device__ __forceinline__ void wgmma_conv_body(const CUtensorMap* tmB, const Wg
 #define WGMMA_CONV(T, S)                                                                                  \
     extern "C" __global__ void __launch_bounds__(WG_THREADS, 2)                                          \
         conv_wgmma_##S(const __grid_constant__ CUtensorMap tmB, const WgmmaEpilogue e, const ConvArgs c, const void* x) { \
+        __trap();                                                                                        \
+    }                                                                                                    \
+    extern "C" __global__ void __launch_bounds__(WG_THREADS, 2)                                          \
+        conv_wgmma_##S##_split(const __grid_constant__ CUtensorMap tmB, const WgmmaEpilogue e, const ConvArgs c, const void* x, \
+                               const SplitK sk) {                                                        \
         __trap();                                                                                        \
     }
 

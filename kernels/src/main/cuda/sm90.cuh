@@ -8,9 +8,18 @@
 // m64n128k16 per 16 of K), warp 8 is the producer. Two mbarriers per stage: `full` (completes when
 // the stage's A and B tiles have landed) and `empty` (each consumer warp arrives once its wgmma
 // reading the stage has retired). How a stage is filled is the kernel's: its Producer.
+//
+// Epilogues (WgEpi): WG_PLAIN writes C = alpha * acc + bias + beta * R. WG_SPLIT is split-K: grid z = batches * sk.splits; block z sums K tiles [part * per, part * per + per)
+// of batch z / splits (part = z % splits) and writes its raw F32 sums to sk.ws + z * M * N, which
+// gemm.cu's splitk_reduce adds up in order with the epilogue, as for the mma.sync kernels. Small
+// grids (SD's 8x8 and 16x16 levels: 10-40 tiles of 128x128 for 132 SMs) fill the GPU that way.
+// WG_GEGLU fuses diffusers' FF1 activation: the tile's columns 0-63 are value features j0..j0+63
+// (j0 = 64 * blockIdx.x) of h = x W^T + b, its columns 64-127 the matching gate features inner + j0..,
+// and C[m, j] = (h[m, j]) * gelu_erf(h[m, inner + j]) is [M, inner] (e.N = inner, ldc = inner).
+enum WgEpi { WG_PLAIN, WG_SPLIT, WG_GEGLU };
 #pragma once
 #include <cuda.h>
-#include "mma.cuh"  // pack2; common.cuh
+#include "gemm.cuh"  // SplitK, ConvArgs; mma.cuh (pack2), common.cuh
 
 struct WgmmaEpilogue {
     void* C; const void* bias; const void* R;
@@ -163,13 +172,14 @@ template <typename T> __device__ __forceinline__ void store_pair(T* dst, float v
 
 // ------------------------------------------------------------------------------ the block
 // Producer contract: FULL_ARRIVALS, the arrivals that complete a stage's `full` phase; LANES, the
-// producer warp's lanes that take part (the others leave at once); begin(lane) once, then
+// producer warp's lanes that take part (the others leave at once); begin(lane, m0, n0, batch) once, then
 // load(kt, stage, full, lane) for each K tile, on every taking lane, once the stage is free: it
 // must bring A (WG_A_BYTES) to `stage` and B (WG_B_BYTES) to stage + WG_A_BYTES, 128B-swizzled, and
 // make FULL_ARRIVALS arrivals on `full` (transaction bytes included) between its lanes.
 // GENERIC_A: A is written by the generic proxy (cp.async), so consumers fence it before wgmma.
-template <typename T, typename Producer>
-__device__ __forceinline__ void wgmma_block(Producer& producer, const WgmmaEpilogue& e, int KT) {
+template <typename T, WgEpi EPI, typename Producer>
+__device__ __forceinline__ void wgmma_block(Producer& producer, const WgmmaEpilogue& e, int KT, const SplitK& sk) {
+    constexpr bool SPLIT = EPI == WG_SPLIT;
     SM90_DYNAMIC_SMEM(smem_raw);
     __shared__ __align__(8) uint64_t full[WG_STAGES], empty[WG_STAGES];
     // 128B-swizzled tiles must start on a 1024-byte boundary (the swizzle pattern repeats every 8 rows
@@ -177,6 +187,8 @@ __device__ __forceinline__ void wgmma_block(Producer& producer, const WgmmaEpilo
     const uint32_t ring = (sm90_smem(smem_raw) + 1023u) & ~1023u;
     const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
     const int m0 = blockIdx.y * WG_BM, n0 = blockIdx.x * WG_BN;
+    const int z = blockIdx.z, batch = SPLIT ? z / sk.splits : z;
+    const int kt0 = SPLIT ? (z - batch * sk.splits) * sk.per : 0, tiles = SPLIT ? min(KT - kt0, sk.per) : KT;
 
     if (threadIdx.x == 0) {
 #pragma unroll
@@ -190,11 +202,11 @@ __device__ __forceinline__ void wgmma_block(Producer& producer, const WgmmaEpilo
 
     if (warp == WG_CONSUMER_WARPS) {
         if (lane >= Producer::LANES) return;
-        producer.begin(lane, m0, n0);
-        for (int kt = 0; kt < KT; kt++) {
-            const int s = kt % WG_STAGES;
-            mbar_wait(sm90_smem(&empty[s]), ((kt / WG_STAGES) & 1) ^ 1);
-            producer.load(kt, ring + s * WG_STAGE_BYTES, sm90_smem(&full[s]), lane);
+        producer.begin(lane, m0, n0, batch);
+        for (int i = 0; i < tiles; i++) {
+            const int s = i % WG_STAGES;
+            mbar_wait(sm90_smem(&empty[s]), ((i / WG_STAGES) & 1) ^ 1);
+            producer.load(kt0 + i, ring + s * WG_STAGE_BYTES, sm90_smem(&full[s]), lane);
         }
         return;
     }
@@ -206,9 +218,9 @@ __device__ __forceinline__ void wgmma_block(Producer& producer, const WgmmaEpilo
     for (int i = 0; i < 64; i++) d[i] = 0.f;
     acc_fence(d);
 
-    for (int kt = 0; kt < KT; kt++) {
-        const int s = kt % WG_STAGES;
-        mbar_wait(sm90_smem(&full[s]), (kt / WG_STAGES) & 1);
+    for (int i = 0; i < tiles; i++) {
+        const int s = i % WG_STAGES;
+        mbar_wait(sm90_smem(&full[s]), (i / WG_STAGES) & 1);
         if (Producer::GENERIC_A) fence_proxy_async();
         const uint32_t a = ring + s * WG_STAGE_BYTES;
         const uint64_t da = sw128_kmajor_desc(a + g * 64 * (WG_BK * 2)), db = sw128_kmajor_desc(a + WG_A_BYTES);
@@ -221,9 +233,9 @@ __device__ __forceinline__ void wgmma_block(Producer& producer, const WgmmaEpilo
         // Keep this stage's group in flight; the previous one has now retired, so its stage is free.
         wgmma_wait<1>();
         acc_fence(d);
-        if (kt > 0) {
+        if (i > 0) {
             __syncwarp();
-            if (lane == 0) mbar_arrive(sm90_smem(&empty[(kt - 1) % WG_STAGES]));
+            if (lane == 0) mbar_arrive(sm90_smem(&empty[(i - 1) % WG_STAGES]));
         }
     }
     wgmma_wait<0>();
@@ -232,10 +244,50 @@ __device__ __forceinline__ void wgmma_block(Producer& producer, const WgmmaEpilo
     // Epilogue. Accumulator layout of m64nNk16 (F32): within warp w of the group, thread lane holds
     // rows 16w + lane/4 (+8) and columns 8j + 2(lane%4) (+1): d[4j + {0,1}] on the first row,
     // d[4j + {2,3}] on the second.
-    const long long z = blockIdx.z;
-    T* C = static_cast<T*>(e.C) + z * e.sC;
-    const T* R = e.R ? static_cast<const T*>(e.R) + z * e.sR : nullptr;
     const int row0 = m0 + g * 64 + (warp & 3) * 16 + (lane >> 2);
+    if constexpr (SPLIT) {  // raw sums of this split; splitk_reduce does the epilogue
+        float* W = sk.ws + (long long)z * e.M * e.N;
+#pragma unroll
+        for (int j = 0; j < 16; j++) {
+            const int n = n0 + j * 8 + 2 * (lane & 3);
+            if (n >= e.N) continue;
+#pragma unroll
+            for (int h = 0; h < 2; h++) {
+                const int m = row0 + 8 * h;
+                if (m >= e.M) continue;
+                float* dst = W + (long long)m * e.N + n;
+                if (n + 1 < e.N && (e.N & 1) == 0) {
+                    *reinterpret_cast<float2*>(dst) = make_float2(d[4 * j + 2 * h], d[4 * j + 2 * h + 1]);
+                } else {
+                    dst[0] = d[4 * j + 2 * h];
+                    if (n + 1 < e.N) dst[1] = d[4 * j + 2 * h + 1];
+                }
+            }
+        }
+        return;
+    }
+    if constexpr (EPI == WG_GEGLU) {
+        T* C = static_cast<T*>(e.C) + (long long)batch * e.sC;
+        const int j0 = blockIdx.x * (WG_BN / 2);
+#pragma unroll
+        for (int j = 0; j < 8; j++) {  // value columns 8j + 2(lane % 4) (+1); their gates are 64 further, d[4(j + 8) + ..]
+            const int n = j0 + j * 8 + 2 * (lane & 3);
+            if (n >= e.N) continue;
+            const float bv0 = load_any(e.bias, e.biasCode, n, 0.f), bv1 = load_any(e.bias, e.biasCode, n + 1, 0.f);
+            const float bg0 = load_any(e.bias, e.biasCode, e.N + n, 0.f), bg1 = load_any(e.bias, e.biasCode, e.N + n + 1, 0.f);
+#pragma unroll
+            for (int h = 0; h < 2; h++) {
+                const int m = row0 + 8 * h;
+                if (m >= e.M) continue;
+                const float v0 = (d[4 * j + 2 * h] + bv0) * gelu_erf_f(d[4 * (j + 8) + 2 * h] + bg0);
+                const float v1 = (d[4 * j + 2 * h + 1] + bv1) * gelu_erf_f(d[4 * (j + 8) + 2 * h + 1] + bg1);
+                store_pair<T>(C + (long long)m * e.ldc + n, v0, v1, true);
+            }
+        }
+        return;
+    }
+    T* C = static_cast<T*>(e.C) + (long long)batch * e.sC;
+    const T* R = e.R ? static_cast<const T*>(e.R) + (long long)batch * e.sR : nullptr;
 #pragma unroll
     for (int j = 0; j < 16; j++) {
         const int n = n0 + j * 8 + 2 * (lane & 3);

@@ -42,7 +42,24 @@ struct Case {
     bool eager = false;      // TMA copies land at issue instead of when their mbarrier is waited on
     bool reverse = false;    // emu schedules the threads last to first (the producer warp between consumer steps)
     uint32_t smemOffset = 0; // dynamic shared memory base this far past a 1024-byte boundary
+    int splits = 1, per = 0; // split-K: the _split kernel, `per` K tiles of 64 per split
 };
+
+template <typename T> auto gemm_split_kernel() { if constexpr (std::is_same_v<T, f16>) return gemm_wgmma_f16_nt_split; else return gemm_wgmma_bf16_nt_split; }
+template <typename T> auto conv_split_kernel() { if constexpr (std::is_same_v<T, f16>) return conv_wgmma_f16_split; else return conv_wgmma_bf16_split; }
+
+// What splitk_reduce (gemm.cu) makes of the split kernels' F32 partials: out[z] = alpha * sum of the
+// splits + bias + beta * R[z], rounded to T.
+template <typename T>
+void reduce_splits(const std::vector<float>& ws, int batch, int splits, int M, int N, float alpha, const float* bias, const T* R, float beta, T* out) {
+    const size_t mn = (size_t)M * N;
+    for (int z = 0; z < batch; z++) for (size_t i = 0; i < mn; i++) {
+        float sum = 0.f;
+        for (int s = 0; s < splits; s++) sum += ws[((size_t)z * splits + s) * mn + i];
+        float v = alpha * sum + (bias ? bias[i % N] : 0.f) + (R ? beta * to_f32(R[z * mn + i]) : 0.f);
+        out[z * mn + i] = from_f32<T>(v);
+    }
+}
 
 // C[z] = alpha A[zA] B[zB]^T + bias + beta R[z]; A [M, K] (row stride K + padA), B [N, K] (K + padB).
 template <typename T>
@@ -62,8 +79,16 @@ void gemm(const char* name, void (*kernel)(CUtensorMap, CUtensorMap, WgmmaEpilog
     emu::sm90::tma_eager = c.eager;
     emu::sm90::dynamic_offset = c.smemOffset;
     emu::schedule_reverse = c.reverse;
-    launch(dim3{(unsigned)(c.N + WG_BN - 1) / WG_BN, (unsigned)(c.M + WG_BM - 1) / WG_BM, (unsigned)c.batch}, WG_THREADS,
-           [&] { kernel(mapA, mapB, e); }, WGMMA_SMEM_BYTES);
+    if (c.splits > 1) {
+        std::vector<float> ws((size_t)c.batch * c.splits * c.M * c.N, NAN);
+        SplitK sk{ws.data(), c.splits, c.per};
+        launch(dim3{(unsigned)(c.N + WG_BN - 1) / WG_BN, (unsigned)(c.M + WG_BM - 1) / WG_BM, (unsigned)(c.batch * c.splits)}, WG_THREADS,
+               [&] { gemm_split_kernel<T>()(mapA, mapB, e, sk); }, WGMMA_SMEM_BYTES);
+        reduce_splits<T>(ws, c.batch, c.splits, c.M, c.N, c.alpha, e.bias ? bias.data() : nullptr, e.R ? R.data() : nullptr, e.beta, C.data());
+    } else {
+        launch(dim3{(unsigned)(c.N + WG_BN - 1) / WG_BN, (unsigned)(c.M + WG_BM - 1) / WG_BM, (unsigned)c.batch}, WG_THREADS,
+               [&] { kernel(mapA, mapB, e); }, WGMMA_SMEM_BYTES);
+    }
     std::vector<double> ref(outs);
     for (int z = 0; z < c.batch; z++) {
         const T* a = A.data() + (size_t)(c.broadcastA ? 0 : z) * c.M * lda;
@@ -79,8 +104,9 @@ void gemm(const char* name, void (*kernel)(CUtensorMap, CUtensorMap, WgmmaEpilog
     bool canaryIntact = true;
     for (size_t i = outs; i < C.size(); i++) canaryIntact &= std::isnan(to_f32(C[i]));
     char what[200];
-    snprintf(what, sizeof what, "%s batch %d%s%s %dx%dx%d%s%s%s%s%s", name, c.batch, c.broadcastA ? " (A shared)" : "", c.broadcastB ? " (B shared)" : "",
-             c.M, c.N, c.K, c.padA || c.padB ? " padded rows" : "", c.residual ? " +R" : "", c.eager ? " tma-eager" : "", c.reverse ? " reverse" : "", c.smemOffset ? " smem+off" : "");
+    snprintf(what, sizeof what, "%s%s batch %d%s%s %dx%dx%d%s%s%s%s%s", name, c.splits > 1 ? "_split" : "", c.batch, c.broadcastA ? " (A shared)" : "",
+             c.broadcastB ? " (B shared)" : "", c.M, c.N, c.K, c.padA || c.padB ? " padded rows" : "", c.residual ? " +R" : "", c.eager ? " tma-eager" : "",
+             c.reverse ? " reverse" : "", c.smemOffset ? " smem+off" : "");
     report(what, canaryIntact ? relerr(ref, got) : 1e9, tol<T>());
 }
 
@@ -88,6 +114,7 @@ struct ConvCase {
     int B, H, W, Cin, Cout, k, stride, padTop, padLeft, Ho, Wo;
     bool bias = true, residual = true;
     bool eager = false, reverse = false;
+    int splits = 1, per = 0;
 };
 
 // out[b, oy, ox, n] = sum over taps (r, s) and channels c of x[b, oy*s - pt + r, ox*s - pl + s, c] w[n, r, s, c] + bias + R.
@@ -105,8 +132,16 @@ void conv(const char* name, void (*kernel)(CUtensorMap, WgmmaEpilogue, ConvArgs,
     emu::sm90::tma_eager = c.eager;
     emu::sm90::dynamic_offset = 0;
     emu::schedule_reverse = c.reverse;
-    launch(dim3{(unsigned)(N + WG_BN - 1) / WG_BN, (unsigned)(M + WG_BM - 1) / WG_BM, 1}, WG_THREADS,
-           [&] { kernel(mapW, e, a, x.data()); }, WGMMA_SMEM_BYTES);
+    if (c.splits > 1) {
+        std::vector<float> ws((size_t)c.splits * M * N, NAN);
+        SplitK sk{ws.data(), c.splits, c.per};
+        launch(dim3{(unsigned)(N + WG_BN - 1) / WG_BN, (unsigned)(M + WG_BM - 1) / WG_BM, (unsigned)c.splits}, WG_THREADS,
+               [&] { conv_split_kernel<T>()(mapW, e, a, x.data(), sk); }, WGMMA_SMEM_BYTES);
+        reduce_splits<T>(ws, 1, c.splits, M, N, 1.f, e.bias ? bias.data() : nullptr, e.R ? R.data() : nullptr, e.beta, out.data());
+    } else {
+        launch(dim3{(unsigned)(N + WG_BN - 1) / WG_BN, (unsigned)(M + WG_BM - 1) / WG_BM, 1}, WG_THREADS,
+               [&] { kernel(mapW, e, a, x.data()); }, WGMMA_SMEM_BYTES);
+    }
     std::vector<double> ref((size_t)M * N);
     for (int b = 0; b < c.B; b++) for (int oy = 0; oy < c.Ho; oy++) for (int ox = 0; ox < c.Wo; ox++) for (int n = 0; n < N; n++) {
         double s = 0;
@@ -123,8 +158,39 @@ void conv(const char* name, void (*kernel)(CUtensorMap, WgmmaEpilogue, ConvArgs,
     bool canaryIntact = true;
     for (size_t i = (size_t)M * N; i < out.size(); i++) canaryIntact &= std::isnan(to_f32(out[i]));
     char what[200];
-    snprintf(what, sizeof what, "%s %dx%dx%dx%d k%d s%d pad %d,%d -> %d out%s%s%s", name, c.B, c.H, c.W, c.Cin, c.k, c.stride, c.padTop, c.padLeft,
+    snprintf(what, sizeof what, "%s%s %dx%dx%dx%d k%d s%d pad %d,%d -> %d out%s%s%s", name, c.splits > 1 ? "_split" : "", c.B, c.H, c.W, c.Cin, c.k, c.stride, c.padTop, c.padLeft,
              c.Cout, c.residual ? " +R" : "", c.eager ? " eager" : "", c.reverse ? " reverse" : "");
+    report(what, canaryIntact ? relerr(ref, got) : 1e9, tol<T>());
+}
+
+// out[m, j] = h[m, j] * gelu_erf(h[m, inner + j]), h = x W^T + b, W [2 * inner, K]: gemm_wgmma_*_nt_geglu.
+template <typename T>
+void geglu(const char* name, void (*kernel)(CUtensorMap, CUtensorMap, WgmmaEpilogue), int M, int inner, int K, bool reverse) {
+    auto x = rnd<T>((size_t)M * K), w = rnd<T>((size_t)2 * inner * K);
+    auto bias = rnd<float>(2 * inner);
+    std::vector<T> out((size_t)M * inner + 64, from_f32<T>(NAN));
+    CUtensorMap mapX = kmajor_map(x.data(), M, K, K, 1, (long)M * K, WG_BM);
+    CUtensorMap mapW = kmajor_map(w.data(), 2 * inner, K, K, 1, (long)2 * inner * K, WG_BN / 2);
+    WgmmaEpilogue e{out.data(), bias.data(), nullptr, inner, 0, 0, 0, M, inner, K, D_F32, 1.f, 0.f, 1, 1};
+    emu::sm90::tma_eager = false;
+    emu::sm90::dynamic_offset = 0;
+    emu::schedule_reverse = reverse;
+    launch(dim3{(unsigned)(inner / 64), (unsigned)(M + WG_BM - 1) / WG_BM, 1}, WG_THREADS, [&] { kernel(mapX, mapW, e); }, WGMMA_SMEM_BYTES);
+    std::vector<double> ref((size_t)M * inner);
+    auto h = [&](int m, int n) {
+        double s = bias[n];
+        for (int k = 0; k < K; k++) s += (double)to_f32(x[(size_t)m * K + k]) * to_f32(w[(size_t)n * K + k]);
+        return s;
+    };
+    for (int m = 0; m < M; m++) for (int j = 0; j < inner; j++) {
+        const double g = h(m, inner + j);
+        ref[(size_t)m * inner + j] = h(m, j) * 0.5 * g * (1 + std::erf(g / std::sqrt(2.0)));
+    }
+    std::vector<T> got(out.begin(), out.begin() + (long)M * inner);
+    bool canaryIntact = true;
+    for (size_t i = (size_t)M * inner; i < out.size(); i++) canaryIntact &= std::isnan(to_f32(out[i]));
+    char what[200];
+    snprintf(what, sizeof what, "%s %dx%d (2 x %d features)%s", name, M, K, inner, reverse ? " reverse" : "");
     report(what, canaryIntact ? relerr(ref, got) : 1e9, tol<T>());
 }
 
@@ -161,6 +227,14 @@ int main() {
     ConvCase late = same;  // the producer warp between consumer steps, copies landing late
     late.B = 1, late.reverse = true, late.Cout = 64;
     conv<bf16>("conv_wgmma_bf16", conv_wgmma_bf16, late);
+    Case split = laps;              // nine K tiles in splits of 4, 4 and 1 (a split shorter than the ring), batched
+    split.batch = 2, split.splits = 3, split.per = 4;
+    gemm<f16>("gemm_wgmma_f16_nt", gemm_wgmma_f16_nt, split);
+    ConvCase convSplit = down;      // 18 K tiles in splits of 5 (the last 3), residual
+    convSplit.splits = 4, convSplit.per = 5, convSplit.residual = true, convSplit.reverse = true;
+    conv<bf16>("conv_wgmma_bf16", conv_wgmma_bf16, convSplit);
+    geglu<f16>("gemm_wgmma_f16_nt_geglu", gemm_wgmma_f16_nt_geglu, 150, 192, 200, false);  // three 64-feature tiles, ragged M and K
+    geglu<bf16>("gemm_wgmma_bf16_nt_geglu", gemm_wgmma_bf16_nt_geglu, 64, 128, 320, true);
     printf(fails ? "%d FAILED\n" : "all ok\n", fails);
     return fails ? 1 : 0;
 }

@@ -55,9 +55,14 @@ final class CudaKernels {
             for (int d : FLASH_DIMS) at.add("flash_" + s + "_d" + d);
         }
         Set<String> sm90 = set(m, "gemm_sm90");
-        for (String s : HALVES) sm90.add("gemm_wgmma_" + s + "_nt");
         Set<String> cv90 = set(m, "conv_sm90");
-        for (String s : HALVES) cv90.add("conv_wgmma_" + s);
+        for (String s : HALVES) {
+            sm90.add("gemm_wgmma_" + s + "_nt");
+            sm90.add("gemm_wgmma_" + s + "_nt_split");
+            sm90.add("gemm_wgmma_" + s + "_nt_geglu");
+            cv90.add("conv_wgmma_" + s);
+            cv90.add("conv_wgmma_" + s + "_split");
+        }
         Set<String> gr = set(m, "grad");
         for (String s : FLOATS)
             for (String n : new String[]{"unary_grad_", "sum_rows_", "sum_cols_", "group_norm_bwd_reduce_", "group_norm_bwd_dx_",

@@ -13,8 +13,8 @@ import static dev.diffuse4j.runtime.cuda.CudaBackend.address;
  * matmul, linear and conv2d on gemm.cu / conv.cu. F16/BF16 operands whose K-contiguous rows are
  * 16-byte aligned (K % 8 == 0) take the tensor-core kernels (copying an operand into that layout
  * when a transpose or broadcast requires it); F32 and the rest take the SIMT kernels. On an sm_90
- * device, opted in with {@code -Dd4j.cuda.gemm=wgmma}, linear, matmul with B as [N, K] and conv2d
- * with Cin % 64 == 0 take the TMA + wgmma kernels instead ({@link CudaWgmmaGemm}; not yet validated
+ * device, opted in with {@code -Dd4j.cuda.gemm=wgmma}, linear, linear + GEGLU, matmul with B as [N, K]
+ * and conv2d with Cin % 64 == 0 take the TMA + wgmma kernels instead ({@link CudaWgmmaGemm}; not yet validated
  * on a GPU). Tensor-core products
  * too small to fill the GPU split K ({@link #splitK}).
  */
@@ -191,6 +191,8 @@ final class CudaLinalg {
                     return be.geglu(h);
                 }
             }
+            if (wgmma.enabled() && wgmma.gegluRefusal(t, address(tx), address(tw), M, N / 2, K) == null)
+                return wgmma.linearGeglu("linear+geglu", t, address(tx), address(tw), out, (int) M, N / 2, K, tb);
             boolean large = tiles((int) M, N, 128, 1) >= be.ctx.smCount;
             int bm = large ? 128 : 64;
             byte[] args = gemmArgs(address(tx), K, 1, 0, address(tw), K, 1, K, 0, address(out), N / 2, 0, 0, 0, 0,

@@ -22,6 +22,10 @@ final class CudaWgmmaGemm {
     /** sm90.cuh WGMMA_SMEM_BYTES: STAGES stages of A and B tiles plus 1 KiB to align the ring. */
     static final int SMEM_BYTES = STAGES * (BM + BN) * BK * 2 + 1024;
     private static final int MAX_GRID = 65535;
+    /** Fewest K tiles (of 64) a split sums: the ring's fill and the partials' traffic cost more below that. */
+    static final int MIN_SPLIT_K_TILES = 4;
+    /** Most splits: the F32 partials cost splits * M * N * 4 bytes of traffic. */
+    static final int MAX_SPLITS = 16;
 
     private final CudaBackend be;
     private final boolean hopper;
@@ -86,6 +90,50 @@ final class CudaWgmmaGemm {
     private static long batches(long batchStride, int nb) { return batchStride == 0 ? 1 : nb; }
 
     /**
+     * How many K splits a product of {@code tiles} 128x128 tiles gets (1: none): when they do not
+     * give every SM a block, about one block per SM, each summing at least {@link #MIN_SPLIT_K_TILES}
+     * K tiles of 64. SD1.5's 8x8 level at batch 2 (M = 128, N = 1280: 10 tiles; K = 11520 for the
+     * 3x3 convs) gets 14 splits on 132 SMs; its 64x64 level (M = 8192: 192 tiles and more) none.
+     */
+    static int splits(long tiles, int K, int sms, int nb) {
+        if (!CudaLinalg.splitKEnabled || tiles >= sms) return 1;
+        int kTiles = (K + BK - 1) / BK;
+        long want = (sms + tiles - 1) / tiles;
+        int s = (int) Math.max(1, Math.min(Math.min(want, MAX_SPLITS), kTiles / MIN_SPLIT_K_TILES));
+        while (s > 1 && (long) nb * s > MAX_GRID) s--;
+        int per = (kTiles + s - 1) / s;
+        return (kTiles + per - 1) / per;  // no empty split
+    }
+
+    /** K tiles of 64 per split. */
+    private static int perSplit(int K, int splits) {
+        int kTiles = (K + BK - 1) / BK;
+        return (kTiles + splits - 1) / splits;
+    }
+
+    /**
+     * Launches {@code kernel} (split-K when {@code splits} > 1: its name + "_split", grid z = nb *
+     * splits, F32 partials added up by gemm.cu's splitk_reduce with the epilogue of {@code reduceArgs}).
+     */
+    private void launch(String op, DType t, String module, String kernel, int M, int N, int K, int nb, int splits, byte[] reduceArgs,
+                        Object... args) {
+        int gx = (N + BN - 1) / BN, gy = (M + BM - 1) / BM;
+        if (splits <= 1) {
+            be.ctx.launch(op, be.k.get(module, kernel), gx, gy, nb, THREADS, SMEM_BYTES, args);
+        } else {
+            try (Tensor ws = be.alloc(op + " split-K partials", DType.F32, nb * splits, M, N)) {
+                byte[] sk = new CStruct(16).ptr(CudaTypes.address(ws)).i32(splits).i32(perSplit(K, splits)).bytes();
+                Object[] withSplit = java.util.Arrays.copyOf(args, args.length + 1);
+                withSplit[args.length] = sk;
+                be.ctx.launch(op, be.k.get(module, kernel + "_split"), gx, gy, nb * splits, THREADS, SMEM_BYTES, withSplit);
+                be.ctx.launch(op + " split-K reduce", be.k.get("gemm", "splitk_reduce_" + CudaTypes.suffix(t)),
+                        be.grid((long) nb * M * N), 1, 1, 256, 0, reduceArgs, sk, nb);
+            }
+        }
+        LAUNCHES.incrementAndGet();
+    }
+
+    /**
      * out[z] (contiguous [nb, M, N]) = A[z] B[z]^T + bias + beta * R[z]; R (contiguous like out, or
      * null) in the output dtype, bias (any float dtype, N values, or null).
      */
@@ -101,9 +149,39 @@ final class CudaWgmmaGemm {
         long sC = (long) M * N;
         byte[] epi = epilogue(CudaTypes.address(out), bias, CudaTypes.addressOrNull(residual), N, N, sC, residual == null ? 0 : sC,
                 M, N, K, 1f, residual == null ? 0f : beta, (int) batches(sA, nb), (int) batches(sB, nb));
-        CudaContext.Kernel k = be.k.get("gemm_sm90", "gemm_wgmma_" + CudaTypes.suffix(t) + "_nt");
-        be.ctx.launch(op, k, (N + BN - 1) / BN, (M + BM - 1) / BM, nb, THREADS, SMEM_BYTES, mapA, mapB, epi);
-        LAUNCHES.incrementAndGet();
+        int splits = splits(tiles(M, N) * nb, K, be.ctx.smCount, nb);
+        byte[] reduce = splits > 1 ? CudaLinalg.gemmArgs(0, 0, 0, 0, 0, 0, 0, 0, 0, CudaTypes.address(out), N, sC,
+                CudaTypes.addressOrNull(residual), N, residual == null ? 0 : sC, M, N, K, bias, 1f, residual == null ? 0f : beta) : null;
+        launch(op, t, "gemm_sm90", "gemm_wgmma_" + CudaTypes.suffix(t) + "_nt", M, N, K, nb, splits, reduce, mapA, mapB, epi);
+        return out;
+    }
+
+    /**
+     * Why the wgmma linear + GEGLU cannot run here, or null when it can: x [M, K] and w [2 * inner, K]
+     * contiguous at {@code x} and {@code w}.
+     */
+    String gegluRefusal(DType t, long x, long w, long M, int inner, int K) {
+        if (!hopper) return "not an sm_90 device";
+        if (inner % (BN / 2) != 0) return "inner = " + inner + " is not a multiple of " + BN / 2;
+        if ((M + BM - 1) / BM > MAX_GRID) return "M = " + M + " exceeds the grid's y limit";
+        String why = TensorMapSpec.refusal(t, x, M, K, K, 1, 0, BM, BK);
+        if (why != null) return "x: " + why;
+        why = TensorMapSpec.refusal(t, w, 2L * inner, K, K, 1, 0, BN / 2, BK);
+        return why == null ? null : "weights: " + why;
+    }
+
+    /** out [M, inner] = geglu(x w^T + bias), gemm_sm90.cu's _geglu kernel (bias: 2 * inner values or null). */
+    Tensor linearGeglu(String op, DType t, long x, long w, Tensor out, int M, int inner, int K, Tensor bias) {
+        requireHopper(op);
+        String why = gegluRefusal(t, x, w, M, inner, K);
+        if (why != null) throw new IllegalArgumentException(op + ": the wgmma linear + GEGLU " + M + "x" + K + " -> " + inner + " (" + t
+                + ") cannot run: " + why);
+        HopperDriver d = driver();
+        be.ctx.makeCurrent();
+        byte[] mapX = d.encode(op, TensorMapSpec.kMajor(op, t, x, M, K, K, 1, 0, BM, BK), x);
+        byte[] mapW = d.encode(op, TensorMapSpec.kMajor(op, t, w, 2L * inner, K, K, 1, 0, BN / 2, BK), w);
+        byte[] epi = epilogue(CudaTypes.address(out), bias, 0, inner, 0, 0, 0, M, inner, K, 1f, 0f, 1, 1);
+        launch(op, t, "gemm_sm90", "gemm_wgmma_" + CudaTypes.suffix(t) + "_nt_geglu", M, inner * 2, K, 1, 1, null, mapX, mapW, epi);
         return out;
     }
 
@@ -133,11 +211,14 @@ final class CudaWgmmaGemm {
         byte[] mapW = d.encode(op, TensorMapSpec.kMajor(op, t, w, Cout, K, K, 1, 0, BN, BK), w);
         byte[] epi = epilogue(CudaTypes.address(out), bias, CudaTypes.addressOrNull(residual), Cout, Cout, 0, 0, M, Cout, K,
                 1f, residual == null ? 0f : 1f, 1, 1);
-        CudaContext.Kernel k = be.k.get("conv_sm90", "conv_wgmma_" + CudaTypes.suffix(t));
-        be.ctx.launch(op, k, (Cout + BN - 1) / BN, (M + BM - 1) / BM, 1, THREADS, SMEM_BYTES, mapW, epi, convArgs, x);
-        LAUNCHES.incrementAndGet();
+        int splits = splits(tiles(M, Cout), K, be.ctx.smCount, 1);
+        byte[] reduce = splits > 1 ? CudaLinalg.gemmArgs(0, 0, 0, 0, 0, 0, 0, 0, 0, CudaTypes.address(out), Cout, 0,
+                CudaTypes.addressOrNull(residual), Cout, 0, M, Cout, K, bias, 1f, residual == null ? 0f : 1f) : null;
+        launch(op, t, "conv_sm90", "conv_wgmma_" + CudaTypes.suffix(t), M, Cout, K, 1, splits, reduce, mapW, epi, convArgs, x);
         return out;
     }
+
+    private static long tiles(int M, int N) { return (long) ((M + BM - 1) / BM) * ((N + BN - 1) / BN); }
 
     /** The WgmmaEpilogue struct of sm90.cuh (88 bytes). */
     static byte[] epilogue(long c, Tensor bias, long r, long ldc, long ldr, long sC, long sR, int M, int N, int K,

@@ -26,7 +26,8 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
  * cp.async gather) against float64 references and against the CPU backend through the opt-in
  * dispatch: sizes that leave partial tiles in M, N and K (K a multiple of 8 but not of 64),
  * batches, a broadcast operand, a padded row stride, bias of another dtype, the beta * R residual,
- * convs with padding, stride 2 and one-sided padding, 1x1, a fused residual, outputs poisoned with NaN. On a GPU it runs on the shared backend and is
+ * convs with padding, stride 2 and one-sided padding, 1x1, a fused residual, linear + GEGLU, split-K
+ * on and off, outputs poisoned with NaN. On a GPU it runs on the shared backend and is
  * skipped, with the reason, without one or on one other than sm_90. In the cuda-emulated execution
  * (-Dd4j.cuda.emulator) it runs on a private backend of the host emulator opened as sm_90 (the
  * shared emulated backend stays sm_80 for the other tests): the kernel, its tensor maps (encoded by
@@ -119,9 +120,26 @@ class CudaWgmmaGemmTest {
         }
     }
 
+    /** Runs {@code cases} with split-K allowed (small grids split on the emulator's 4 SMs), then with it off. */
+    private static void withAndWithoutSplitK(Runnable cases) {
+        boolean was = CudaLinalg.splitKEnabled;
+        try {
+            CudaLinalg.splitKEnabled = true;
+            cases.run();
+            CudaLinalg.splitKEnabled = false;
+            cases.run();
+        } finally {
+            CudaLinalg.splitKEnabled = was;
+        }
+    }
+
     @ParameterizedTest
     @EnumSource(value = DType.class, names = {"F16", "BF16"})
     void partialTilesBatchesBiasAndResidual(DType t) {
+        withAndWithoutSplitK(() -> partialTileCases(t));
+    }
+
+    private void partialTileCases(DType t) {
         direct("batched 300x200x136 + f32 bias + 0.5 R", t, 3, 300, 200, 136, 136, 136, false, false, DType.F32, 0.5f);
         direct("one tile exactly 128x128x64", t, 1, 128, 128, 64, 64, 64, false, false, null, 0f);
         direct("tiny 1x8x8", t, 1, 1, 8, 8, 8, 8, false, false, t, 0f);
@@ -129,6 +147,9 @@ class CudaWgmmaGemmTest {
         direct("A broadcast, residual only", t, 2, 70, 96, 200, 200, 200, true, false, null, -1f);
         direct("padded rows: K 40 in rows of 48", t, 1, 77, 50, 40, 48, 56, false, false, DType.F32, 0f);
         direct("long K 1288", t, 1, 130, 136, 1288, 1288, 1288, false, false, null, 0f);
+        // One tile, 16 K tiles: 4 splits on the emulator's 4 SMs (2 for the batched one) when split-K is on.
+        direct("split-K 100x120x1024 + bias + R", t, 1, 100, 120, 1024, 1024, 1024, false, false, DType.F32, 1f);
+        direct("split-K batched 64x64x640, B broadcast", t, 2, 64, 64, 640, 640, 640, false, true, t, 0.5f);
     }
 
     /**
@@ -172,9 +193,29 @@ class CudaWgmmaGemmTest {
     @ParameterizedTest
     @EnumSource(value = DType.class, names = {"F16", "BF16"})
     void convAgainstFloat64(DType t) {
+        withAndWithoutSplitK(() -> convCases(t));
+    }
+
+    private void convCases(DType t) {
         directConv("3x3 pad 1, partial tiles, bias + residual", t, 2, 7, 9, 64, 136, 3, 1, 1, 1, 7, 9, true, true);
         directConv("3x3 stride 2, bottom/right padding, two channel blocks", t, 1, 9, 8, 128, 72, 3, 2, 0, 0, 4, 4, true, false);
         directConv("1x1, three channel blocks, no bias", t, 1, 6, 5, 192, 40, 1, 1, 0, 0, 6, 5, false, true);
+    }
+
+    @ParameterizedTest
+    @EnumSource(value = DType.class, names = {"F16", "BF16"})
+    void linearGegluDispatchesWhenOptedIn(DType dt) {
+        cuda.useWgmmaGemm(true);
+        try {
+            parity("linear + geglu, 3 feature tiles", dt, true, (b, x) -> b.linearGeglu(x[0], x[1], x[2]),
+                    random(rnd, dt, 2, 75, 200), random(rnd, dt, 384, 200), random(rnd, DType.F32, 384));
+            parity("linear + geglu, no bias", dt, true, (b, x) -> b.linearGeglu(x[0], x[1], null),
+                    random(rnd, dt, 130, 64), random(rnd, dt, 256, 64));
+            parity("linear + geglu, inner 40 (mma.sync)", dt, false, (b, x) -> b.linearGeglu(x[0], x[1], x[2]),
+                    random(rnd, dt, 33, 64), random(rnd, dt, 80, 64), random(rnd, DType.F32, 80));
+        } finally {
+            cuda.useWgmmaGemm(false);
+        }
     }
 
     @ParameterizedTest
@@ -193,6 +234,20 @@ class CudaWgmmaGemmTest {
         } finally {
             cuda.useWgmmaGemm(false);
         }
+    }
+
+    @Test
+    void splitKFillsTheGpuWithoutEmptySplits() {
+        assertEquals(14, CudaWgmmaGemm.splits(10, 11520, 132, 1), "SD1.5 8x8 level 3x3 conv, batch 2");
+        assertEquals(1, CudaWgmmaGemm.splits(192, 2880, 132, 1), "SD1.5 64x64 level: enough tiles");
+        assertEquals(4, CudaWgmmaGemm.splits(1, 18 * 64, 132, 1), "18 K tiles: at least 4 per split");
+        assertEquals(1, CudaWgmmaGemm.splits(1, 7 * 64, 132, 1), "too short to split");
+        for (int tiles = 1; tiles < 140; tiles += 3)
+            for (int K = 64; K < 20000; K += 777) {
+                int s = CudaWgmmaGemm.splits(tiles, K, 132, 1), kTiles = (K + 63) / 64, per = (kTiles + s - 1) / s;
+                assertTrue(s >= 1 && s <= CudaWgmmaGemm.MAX_SPLITS && (s - 1) * per < kTiles, tiles + " tiles, K " + K + ": " + s + " splits");
+                assertTrue(s == 1 || per >= CudaWgmmaGemm.MIN_SPLIT_K_TILES, tiles + " tiles, K " + K + ": " + per + " K tiles per split");
+            }
     }
 
     @Test
