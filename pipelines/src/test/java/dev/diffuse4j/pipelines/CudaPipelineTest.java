@@ -60,6 +60,39 @@ class CudaPipelineTest {
         }
     }
 
+    /**
+     * The same through the opt-in Hopper kernels (wgmma GEMM, GEGLU and conv, their tensor maps and
+     * split-K workspaces frozen into the captured graph): replay is bit-identical to eager, and the
+     * image stays within rounding of the mma.sync kernels' one. Runs on an sm_90 GPU and on the host
+     * emulator opened as sm_90 (the pipelines module's cuda-emulated-hopper execution).
+     */
+    @Test
+    void graphReplayThroughTheHopperKernelsGivesTheEagerImages() {
+        Device cuda = cudaOrSkip();
+        CudaBackend be = CudaBackend.get();
+        String why = be.wgmmaUnavailableReason();
+        Assumptions.assumeTrue(why == null, () -> "skipped: " + why);
+        try (StableDiffusion sd = FakeModels.load("tiny-sd15", new Placement(cuda, DType.F16))) {
+            Warnings w = new Warnings();
+            byte[] mmaSync = new StableDiffusionPipeline(sd).cudaGraphs(false).generate(request(), w).images().get(0).rgb();
+            be.useWgmmaGemm(true);
+            try {
+                long launches = CudaBackend.wgmmaLaunches();
+                byte[] eager = new StableDiffusionPipeline(sd).cudaGraphs(false).generate(request(), w).images().get(0).rgb();
+                assertTrue(CudaBackend.wgmmaLaunches() > launches, "the eager run launched no wgmma kernel");
+                long captures = be.graphCaptures();
+                byte[] graphed = new StableDiffusionPipeline(sd).cudaGraphs(true).generate(request(), w).images().get(0).rgb();
+                assertEquals(captures + 1, be.graphCaptures(), "one capture, replayed for the later steps");
+                assertEquals(List.of(), w.seen, "no warnings (a failed capture warns and goes on eagerly)");
+                assertArrayEquals(eager, graphed, "graph replay through the wgmma kernels changed the image");
+                double mean = meanLevelDifference(mmaSync, eager);
+                assertTrue(mean < 1.0, "mean |wgmma - mma.sync| = " + mean + " levels");
+            } finally {
+                be.useWgmmaGemm(false);
+            }
+        }
+    }
+
     /** StyleAligned's shared attention and shared norms are step-invariant: its steps replay as graphs too, bit-identically. */
     @Test
     void styleAlignedStepsReplayAsGraphs() {
