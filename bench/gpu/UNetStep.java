@@ -88,8 +88,9 @@ public final class UNetStep {
                 System.out.println("[unet] graph capture FAILED: " + e);
             }
             double flop = gflopPerImage * batch * 1e9;
-            System.out.printf(Locale.ROOT, "[unet] %s %s CFG step (batch %d, %dx%d latents): eager %.2f ms, graph %.2f ms, %.0f TFLOP/s (graph), peak %.2f GB%n",
-                    model, t, batch, side, side, eagerMs, graphMs, flop / (Double.isNaN(graphMs) ? eagerMs : graphMs) / 1e9, peak / 1e9);
+            System.out.printf(Locale.ROOT, "[unet] %s %s CFG step (batch %d, %dx%d latents): eager %.2f ms, graph %.2f ms, %.0f TFLOP/s (graph), peak %.2f GB; %s%n",
+                    model, t, batch, side, side, eagerMs, graphMs, flop / (Double.isNaN(graphMs) ? eagerMs : graphMs) / 1e9, peak / 1e9,
+                    cuda.usesWgmmaGemm() ? CudaBackend.wgmmaLaunches() + " wgmma kernel launches" : "mma.sync kernels");
             try (PrintWriter pw = new PrintWriter(Files.newBufferedWriter(out))) {
                 pw.println("model,dtype,eager_ms,graph_ms,peak_bytes");
                 pw.printf(Locale.ROOT, "%s,%s,%.4f,%.4f,%d%n", model, t.name().toLowerCase(Locale.ROOT), eagerMs, graphMs, peak);
