@@ -6,6 +6,7 @@ import dev.diffuse4j.pipelines.ModelLoader;
 import dev.diffuse4j.pipelines.StableDiffusion;
 import dev.diffuse4j.runtime.DType;
 import dev.diffuse4j.runtime.Device;
+import dev.diffuse4j.runtime.cuda.CudaBackend;
 import picocli.CommandLine.Option;
 
 import java.io.IOException;
@@ -32,6 +33,12 @@ final class ModelOptions {
                     + "The SDXL VAE stays F32 under f16 (force_upcast) (default: ${DEFAULT-VALUE})")
     String dtype;
 
+    @Option(names = "--cuda-gemm", paramLabel = "KIND",
+            description = "with --backend cuda, the code behind linear, matmul and conv: kernels (mma.sync tensor cores), wgmma "
+                    + "(the opt-in Hopper TMA + wgmma kernels for GEMM, linear + GEGLU and conv; sm_90 only, not yet validated on a GPU) "
+                    + "or cublas (GEMMs through cuBLAS) (default: kernels, or what -Dd4j.cuda.gemm says)")
+    String cudaGemm;
+
     @Option(names = "--fp16", description = "download/read the fp16 variant of diffusers weights when there is one")
     boolean fp16;
 
@@ -57,6 +64,7 @@ final class ModelOptions {
         if (model == null && fakeWeights == null)
             throw new IllegalArgumentException("no model given: pass --model PATH|REPO or --fake-weights tiny-sd15. " + ModelLoader.howToGetModels());
         Placement at = placement();
+        selectCudaGemm(at.device());
         long t0 = System.nanoTime();
         StableDiffusion sd;
         if (fakeWeights != null) {
@@ -68,6 +76,28 @@ final class ModelOptions {
         }
         err.printf(Locale.ROOT, "loaded %s on %s in %.1f s%n", sd.description(), at, (System.nanoTime() - t0) / 1e9);
         return sd;
+    }
+
+    /** Applies --cuda-gemm to the CUDA backend (a process-wide choice); refuses it off CUDA or where the kind cannot run. */
+    private void selectCudaGemm(Device d) {
+        if (cudaGemm == null) return;
+        if (d.isCpu()) throw new IllegalArgumentException("--cuda-gemm applies to --backend cuda only");
+        CudaBackend cuda = CudaBackend.get();
+        switch (cudaGemm.toLowerCase(Locale.ROOT)) {
+            case "kernels" -> {
+                cuda.useWgmmaGemm(false);
+                cuda.gemmImplementation(CudaBackend.GemmImplementation.KERNELS);
+            }
+            case "wgmma" -> {
+                cuda.gemmImplementation(CudaBackend.GemmImplementation.KERNELS);
+                cuda.useWgmmaGemm(true);
+            }
+            case "cublas" -> {
+                cuda.useWgmmaGemm(false);
+                cuda.gemmImplementation(CudaBackend.GemmImplementation.CUBLAS);
+            }
+            default -> throw new IllegalArgumentException("--cuda-gemm must be kernels, wgmma or cublas, got '" + cudaGemm + "'");
+        }
     }
 
     /** Download progress of hub files, one line per 10% per file. */

@@ -62,6 +62,8 @@ class GenerateCommandTest {
         assertRefused(run("generate", "--model", tmp.resolve("missing").toString(), "--prompt", "x", "--out", out.toString()), "neither an existing path");
         assertRefused(run("generate", "--fake-weights", "tiny-sd15", "--prompt", "x", "-n", "2", "--out", out.toString()), "give a folder");
         assertRefused(run("generate", "--fake-weights", "tiny-sd15", "--prompt", "x", "--dtype", "f64", "--out", out.toString()), "auto, f32, f16 or bf16");
+        assertRefused(run("generate", "--fake-weights", "tiny-sd15", "--prompt", "x", "--cuda-gemm", "wgmma", "--out", out.toString()),
+                "--cuda-gemm applies to --backend cuda only");
         Run missing = run("generate", "--fake-weights", "tiny-sd15");
         assertNotEquals(0, missing.exit());
         assertTrue(missing.err().contains("--prompt") && missing.err().contains("--out"), missing.err());
