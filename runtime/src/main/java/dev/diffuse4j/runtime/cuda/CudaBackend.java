@@ -44,7 +44,7 @@ public final class CudaBackend implements Backend {
     final CudaAllocator allocator;
     final CudaKernels k;
     private final CudaElementwise elementwise;
-    private final CudaLinalg linalg;
+    final CudaLinalg linalg;
     private final CudaNorms norms;
     private final CudaLayout layout;
     private final CudaAttention attention;

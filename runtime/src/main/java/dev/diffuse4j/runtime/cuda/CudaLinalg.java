@@ -290,7 +290,7 @@ final class CudaLinalg {
 
     // ---------------------------------------------------------------- launches
 
-    private static long tiles(int M, int N, int tile, int nb) { return (long) ((M + tile - 1) / tile) * ((N + tile - 1) / tile) * nb; }
+    static long tiles(int M, int N, int tile, int nb) { return (long) ((M + tile - 1) / tile) * ((N + tile - 1) / tile) * nb; }
 
     /** Split-K on unless -Dd4j.cuda.splitk=false (the GPU bench's A/B run). */
     static boolean splitKEnabled = !"false".equals(System.getProperty("d4j.cuda.splitk"));
@@ -305,11 +305,30 @@ final class CudaLinalg {
      * {@link #MIN_SPLIT_K_TILES} k tiles. SD1.5's 8x8 level at batch 2 (M = 128, N = 1280,
      * K = 11520 for the 3x3 convs: 40 tiles) gets 4 splits on 132 SMs.
      */
-    static int splitK(long tiles64, int K, int sms) {
-        if (!splitKEnabled || tiles64 >= sms) return 1;
-        int kTiles = (K + 31) / 32;
-        long want = (sms + tiles64 - 1) / tiles64;
-        return (int) Math.max(1, Math.min(Math.min(want, MAX_SPLITS), kTiles / MIN_SPLIT_K_TILES));
+    static int splitK(long tiles64, int K, int sms) { return splitCount(tiles64, (K + 31) / 32, sms, MIN_SPLIT_K_TILES); }
+
+    /**
+     * The split-K policy of every tensor-core kernel: a grid of {@code tiles} blocks that leaves SMs
+     * idle gets about one block per SM, each split summing at least {@code minPerSplit} of the
+     * {@code kTiles} K tiles, at most {@link #MAX_SPLITS}, and none empty (1: no split).
+     */
+    static int splitCount(long tiles, int kTiles, int sms, int minPerSplit) {
+        if (!splitKEnabled || tiles >= sms) return 1;
+        long want = (sms + tiles - 1) / tiles;
+        int s = (int) Math.max(1, Math.min(Math.min(want, MAX_SPLITS), kTiles / minPerSplit));
+        return (kTiles + perSplit(kTiles, s) - 1) / perSplit(kTiles, s);
+    }
+
+    /** K tiles per split. */
+    static int perSplit(int kTiles, int splits) { return (kTiles + splits - 1) / splits; }
+
+    /** gemm.cuh's SplitK struct over the partials buffer {@code ws}. */
+    static byte[] splitArgs(Tensor ws, int splits, int per) { return new CStruct(16).ptr(address(ws)).i32(splits).i32(per).bytes(); }
+
+    /** gemm.cu's splitk_reduce: adds the {@code sk} partials up in order, with the epilogue of {@code args} (GemmArgs). */
+    void reduceSplits(String op, DType t, byte[] args, byte[] sk, int nb, int M, int N) {
+        be.ctx.launch(op + " split-K reduce", be.k.get("gemm", "splitk_reduce_" + CudaTypes.suffix(t)),
+                be.grid((long) nb * M * N), 1, 1, 256, 0, args, sk, nb);
     }
 
     /**
@@ -319,16 +338,13 @@ final class CudaLinalg {
      */
     private Tensor launchSplit(String op, DType t, String module, String kernel, byte[] args, byte[] conv, Tensor out,
                                int M, int N, int K, int nb, int splits) {
-        int kTiles = (K + 31) / 32, per = (kTiles + splits - 1) / splits;
-        splits = (kTiles + per - 1) / per;  // no empty split
         try (Tensor ws = be.alloc(op + " split-K partials", DType.F32, nb * splits, M, N)) {
-            byte[] sk = new CStruct(16).ptr(address(ws)).i32(splits).i32(per).bytes();
+            byte[] sk = splitArgs(ws, splits, perSplit((K + 31) / 32, splits));
             CudaContext.Kernel k = be.k.get(module, kernel);
             int gx = (N + 63) / 64, gy = (M + 63) / 64;
             if (conv != null) be.ctx.launch(op, k, gx, gy, nb * splits, 128, 32768, args, conv, sk);
             else be.ctx.launch(op, k, gx, gy, nb * splits, 128, 32768, args, sk);
-            be.ctx.launch(op + " split-K reduce", be.k.get("gemm", "splitk_reduce_" + CudaTypes.suffix(t)),
-                    be.grid((long) nb * M * N), 1, 1, 256, 0, args, sk, nb);
+            reduceSplits(op, t, args, sk, nb, M, N);
             return out;
         }
     }

@@ -24,8 +24,6 @@ final class CudaWgmmaGemm {
     private static final int MAX_GRID = 65535;
     /** Fewest K tiles (of 64) a split sums: the ring's fill and the partials' traffic cost more below that. */
     static final int MIN_SPLIT_K_TILES = 4;
-    /** Most splits: the F32 partials cost splits * M * N * 4 bytes of traffic. */
-    static final int MAX_SPLITS = 16;
 
     private final CudaBackend be;
     private final boolean hopper;
@@ -90,26 +88,13 @@ final class CudaWgmmaGemm {
     private static long batches(long batchStride, int nb) { return batchStride == 0 ? 1 : nb; }
 
     /**
-     * How many K splits a product of {@code tiles} 128x128 tiles gets (1: none): when they do not
-     * give every SM a block, about one block per SM, each summing at least {@link #MIN_SPLIT_K_TILES}
-     * K tiles of 64. SD1.5's 8x8 level at batch 2 (M = 128, N = 1280: 10 tiles; K = 11520 for the
-     * 3x3 convs) gets 14 splits on 132 SMs; its 64x64 level (M = 8192: 192 tiles and more) none.
+     * How many K splits a product of {@code tiles} 128x128 tiles gets ({@link CudaLinalg#splitCount}
+     * with K tiles of 64, at least {@link #MIN_SPLIT_K_TILES} per split). SD1.5's 8x8 level at batch 2
+     * (M = 128, N = 1280: 10 tiles; K = 11520 for the 3x3 convs) gets 14 splits on 132 SMs; its 64x64
+     * level (M = 8192: 192 tiles and more) none. Splits happen only below one tile per SM, so grid z
+     * (batches * splits < SMs * 16) stays far under its limit.
      */
-    static int splits(long tiles, int K, int sms, int nb) {
-        if (!CudaLinalg.splitKEnabled || tiles >= sms) return 1;
-        int kTiles = (K + BK - 1) / BK;
-        long want = (sms + tiles - 1) / tiles;
-        int s = (int) Math.max(1, Math.min(Math.min(want, MAX_SPLITS), kTiles / MIN_SPLIT_K_TILES));
-        while (s > 1 && (long) nb * s > MAX_GRID) s--;
-        int per = (kTiles + s - 1) / s;
-        return (kTiles + per - 1) / per;  // no empty split
-    }
-
-    /** K tiles of 64 per split. */
-    private static int perSplit(int K, int splits) {
-        int kTiles = (K + BK - 1) / BK;
-        return (kTiles + splits - 1) / splits;
-    }
+    static int splits(long tiles, int K, int sms) { return CudaLinalg.splitCount(tiles, (K + BK - 1) / BK, sms, MIN_SPLIT_K_TILES); }
 
     /**
      * Launches {@code kernel} (split-K when {@code splits} > 1: its name + "_split", grid z = nb *
@@ -122,12 +107,11 @@ final class CudaWgmmaGemm {
             be.ctx.launch(op, be.k.get(module, kernel), gx, gy, nb, THREADS, SMEM_BYTES, args);
         } else {
             try (Tensor ws = be.alloc(op + " split-K partials", DType.F32, nb * splits, M, N)) {
-                byte[] sk = new CStruct(16).ptr(CudaTypes.address(ws)).i32(splits).i32(perSplit(K, splits)).bytes();
+                byte[] sk = CudaLinalg.splitArgs(ws, splits, CudaLinalg.perSplit((K + BK - 1) / BK, splits));
                 Object[] withSplit = java.util.Arrays.copyOf(args, args.length + 1);
                 withSplit[args.length] = sk;
                 be.ctx.launch(op, be.k.get(module, kernel + "_split"), gx, gy, nb * splits, THREADS, SMEM_BYTES, withSplit);
-                be.ctx.launch(op + " split-K reduce", be.k.get("gemm", "splitk_reduce_" + CudaTypes.suffix(t)),
-                        be.grid((long) nb * M * N), 1, 1, 256, 0, reduceArgs, sk, nb);
+                be.linalg.reduceSplits(op, t, reduceArgs, sk, nb, M, N);
             }
         }
         LAUNCHES.incrementAndGet();
@@ -149,7 +133,7 @@ final class CudaWgmmaGemm {
         long sC = (long) M * N;
         byte[] epi = epilogue(CudaTypes.address(out), bias, CudaTypes.addressOrNull(residual), N, N, sC, residual == null ? 0 : sC,
                 M, N, K, 1f, residual == null ? 0f : beta, (int) batches(sA, nb), (int) batches(sB, nb));
-        int splits = splits(tiles(M, N) * nb, K, be.ctx.smCount, nb);
+        int splits = splits(CudaLinalg.tiles(M, N, BM, nb), K, be.ctx.smCount);
         byte[] reduce = splits > 1 ? CudaLinalg.gemmArgs(0, 0, 0, 0, 0, 0, 0, 0, 0, CudaTypes.address(out), N, sC,
                 CudaTypes.addressOrNull(residual), N, residual == null ? 0 : sC, M, N, K, bias, 1f, residual == null ? 0f : beta) : null;
         launch(op, t, "gemm_sm90", "gemm_wgmma_" + CudaTypes.suffix(t) + "_nt", M, N, K, nb, splits, reduce, mapA, mapB, epi);
@@ -211,14 +195,12 @@ final class CudaWgmmaGemm {
         byte[] mapW = d.encode(op, TensorMapSpec.kMajor(op, t, w, Cout, K, K, 1, 0, BN, BK), w);
         byte[] epi = epilogue(CudaTypes.address(out), bias, CudaTypes.addressOrNull(residual), Cout, Cout, 0, 0, M, Cout, K,
                 1f, residual == null ? 0f : 1f, 1, 1);
-        int splits = splits(tiles(M, Cout), K, be.ctx.smCount, 1);
+        int splits = splits(CudaLinalg.tiles(M, Cout, BM, 1), K, be.ctx.smCount);
         byte[] reduce = splits > 1 ? CudaLinalg.gemmArgs(0, 0, 0, 0, 0, 0, 0, 0, 0, CudaTypes.address(out), Cout, 0,
                 CudaTypes.addressOrNull(residual), Cout, 0, M, Cout, K, bias, 1f, residual == null ? 0f : 1f) : null;
         launch(op, t, "conv_sm90", "conv_wgmma_" + CudaTypes.suffix(t), M, Cout, K, 1, splits, reduce, mapW, epi, convArgs, x);
         return out;
     }
-
-    private static long tiles(int M, int N) { return (long) ((M + BM - 1) / BM) * ((N + BN - 1) / BN); }
 
     /** The WgmmaEpilogue struct of sm90.cuh (88 bytes). */
     static byte[] epilogue(long c, Tensor bias, long r, long ldc, long ldr, long sC, long sR, int M, int N, int K,

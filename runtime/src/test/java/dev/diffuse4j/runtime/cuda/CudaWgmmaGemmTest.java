@@ -238,14 +238,14 @@ class CudaWgmmaGemmTest {
 
     @Test
     void splitKFillsTheGpuWithoutEmptySplits() {
-        assertEquals(14, CudaWgmmaGemm.splits(10, 11520, 132, 1), "SD1.5 8x8 level 3x3 conv, batch 2");
-        assertEquals(1, CudaWgmmaGemm.splits(192, 2880, 132, 1), "SD1.5 64x64 level: enough tiles");
-        assertEquals(4, CudaWgmmaGemm.splits(1, 18 * 64, 132, 1), "18 K tiles: at least 4 per split");
-        assertEquals(1, CudaWgmmaGemm.splits(1, 7 * 64, 132, 1), "too short to split");
+        assertEquals(14, CudaWgmmaGemm.splits(10, 11520, 132), "SD1.5 8x8 level 3x3 conv, batch 2");
+        assertEquals(1, CudaWgmmaGemm.splits(192, 2880, 132), "SD1.5 64x64 level: enough tiles");
+        assertEquals(4, CudaWgmmaGemm.splits(1, 18 * 64, 132), "18 K tiles: at least 4 per split");
+        assertEquals(1, CudaWgmmaGemm.splits(1, 7 * 64, 132), "too short to split");
         for (int tiles = 1; tiles < 140; tiles += 3)
             for (int K = 64; K < 20000; K += 777) {
-                int s = CudaWgmmaGemm.splits(tiles, K, 132, 1), kTiles = (K + 63) / 64, per = (kTiles + s - 1) / s;
-                assertTrue(s >= 1 && s <= CudaWgmmaGemm.MAX_SPLITS && (s - 1) * per < kTiles, tiles + " tiles, K " + K + ": " + s + " splits");
+                int s = CudaWgmmaGemm.splits(tiles, K, 132), kTiles = (K + 63) / 64, per = (kTiles + s - 1) / s;
+                assertTrue(s >= 1 && s <= CudaLinalg.MAX_SPLITS && (s - 1) * per < kTiles, tiles + " tiles, K " + K + ": " + s + " splits");
                 assertTrue(s == 1 || per >= CudaWgmmaGemm.MIN_SPLIT_K_TILES, tiles + " tiles, K " + K + ": " + per + " K tiles per split");
             }
     }
