@@ -28,7 +28,7 @@ public final class CudaBench {
 
     /**
      * cublasMs: the same GEMM through the Java cuBLAS binding (graph replay), NaN for other ops or without cuBLAS;
-     * wgmmaMs: the same GEMM, linear + GEGLU or conv through the opt-in Hopper TMA + wgmma kernels (graph replay), NaN for other ops,
+     * wgmmaMs: the same GEMM, linear + GEGLU, conv or attention through the opt-in Hopper TMA + wgmma kernels (graph replay), NaN for other ops,
      * off sm_90, or where the op kept the mma.sync kernels.
      */
     record Result(String name, String kind, String dtype, double flop, double bytes, double eagerMs, double graphMs, double cublasMs,
@@ -149,12 +149,12 @@ public final class CudaBench {
                 }
             }
             double viaWgmma = Double.NaN;
-            if ((kind.equals("gemm") || kind.equals("ff1") || kind.equals("conv")) && wgmmaAvailable()) {
+            if ((kind.equals("gemm") || kind.equals("ff1") || kind.equals("conv") || kind.equals("attn")) && wgmmaAvailable()) {
                 CUDA.useWgmmaGemm(true);
                 try {
                     long before = CudaBackend.wgmmaLaunches();
                     double ms = graph(op);
-                    if (CudaBackend.wgmmaLaunches() > before) viaWgmma = ms;  // else the op kept the mma.sync kernels (e.g. Cin % 64 != 0)
+                    if (CudaBackend.wgmmaLaunches() > before) viaWgmma = ms;  // else the op kept the mma.sync kernels (Cin % 64 != 0, head dim != 64)
                 } finally {
                     CUDA.useWgmmaGemm(false);
                 }

@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Joins CudaBench.java's and torch_bench.py's CSVs into one table: time per op, achieved rate,
 and the ratio diffuse4j / PyTorch (below 1 = diffuse4j faster). Graph time is the kernel time.
-GEMM rows also show the Java cuBLAS binding; GEMM, ff1 and conv rows, on sm_90, the opt-in TMA + wgmma kernels.
+GEMM rows also show the Java cuBLAS binding; GEMM, ff1, conv and head-dim-64 attention rows, on sm_90, the opt-in
+TMA + wgmma kernels.
 
 usage: compare.py D4J.csv TORCH.csv [--only-d4j]   (--only-d4j: just the shapes D4J.csv has)
 """

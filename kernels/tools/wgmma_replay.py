@@ -48,7 +48,7 @@ def desc_operand(smem, desc, rows):
     return out
 
 
-def sw128_kmajor_desc(saddr):  # sm90.cuh
+def sw128_desc(saddr):  # sm90.cuh
     return ((saddr & 0x3FFFF) >> 4) | (1 << 16) | ((1024 >> 4) << 32) | (1 << 62)
 
 
@@ -85,8 +85,8 @@ def launch(A, B, bias, R, beta, batchA, batchB, nb):
                     tma_load(smem, a, A, kt * BK, m0, zA, BK, BM)
                     tma_load(smem, a + A_BYTES, B, kt * BK, n0, zB, BK, BN)
                     for g in range(2):
-                        da = sw128_kmajor_desc(a + g * 64 * (BK * 2))
-                        db = sw128_kmajor_desc(a + A_BYTES)
+                        da = sw128_desc(a + g * 64 * (BK * 2))
+                        db = sw128_desc(a + A_BYTES)
                         D = np.zeros((64, 128))
                         for kk in range(BK // 16):
                             D += desc_operand(smem, da + 2 * kk, 64) @ desc_operand(smem, db + 2 * kk, 128).T

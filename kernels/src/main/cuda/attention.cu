@@ -45,21 +45,7 @@ __device__ __forceinline__ void fa_affine(T* tile, int r0, int nrows, int D, con
     }
 }
 
-// Walks the (segment, key tile) pairs of one query tile: segments absent for the item are skipped;
-// causal stops at the tile holding the last query.
-struct TileCursor {
-    int seg, tile;
-    __device__ __forceinline__ bool valid(const AttnParams& p) const { return seg < p.nseg; }
-    __device__ __forceinline__ int tilesIn(const AttnParams& p, int s, int q0) const {
-        int n = (p.seg[s].nk + FA_BK - 1) / FA_BK;
-        if (p.causal) n = min(n, (min(q0 + FA_BQ, p.nq) + FA_BK - 1) / FA_BK);
-        return n;
-    }
-    __device__ __forceinline__ void skipAbsent(const AttnParams& p, int b, int q0) {
-        while (seg < p.nseg && (p.map[seg][b] < 0 || tile >= tilesIn(p, seg, q0))) { seg++; tile = 0; }
-    }
-    __device__ __forceinline__ void next(const AttnParams& p, int b, int q0) { tile++; skipAbsent(p, b, q0); }
-};
+using TileCursor = KvTiles<FA_BQ, FA_BK>;
 
 template <typename T, int DP>
 __device__ void flash_impl(const AttnParams& p) {
@@ -75,8 +61,7 @@ __device__ void flash_impl(const AttnParams& p) {
     const long long hOff = (long long)h * D;
     const int coef = b * HD + h * D;  // AdaIN coefficient row
 
-    TileCursor cur{0, 0};
-    cur.skipAbsent(p, b, q0);
+    TileCursor cur = TileCursor::first(p, b, q0);
     if (p.accumulate && !cur.valid(p)) return;  // stratified launch of a segment this item lacks
 
     auto load_kv = [&](const TileCursor& c, int stage) {
@@ -137,40 +122,10 @@ __device__ void flash_impl(const AttnParams& p) {
             }
         }
 
-        // Online softmax in log2 units; each thread holds rows lane/4 and lane/4 + 8.
-        const int kt0 = cur.tile * FA_BK;
+        // Online softmax in log2 units; each thread holds rows lane/4 and lane/4 + 8 of its warp's 16.
+        const int qrow = q0 + warp * 16 + (lane >> 2);
         float alpha[2];
-#pragma unroll
-        for (int hr = 0; hr < 2; hr++) {
-            int qi = q0 + warp * 16 + (lane >> 2) + hr * 8;
-            float mx = -INFINITY;
-#pragma unroll
-            for (int j = 0; j < 8; j++)
-#pragma unroll
-                for (int e = 0; e < 2; e++) {
-                    int key = kt0 + j * 8 + 2 * (lane & 3) + e;
-                    float x = sc[j][2 * hr + e] * s.scaleLog2 + s.biasLog2;
-                    if (key >= s.nk || (p.causal && key > qi)) x = -INFINITY;
-                    sc[j][2 * hr + e] = x;
-                    mx = fmaxf(mx, x);
-                }
-            mx = fmaxf(mx, __shfl_xor_sync(0xffffffffu, mx, 1));
-            mx = fmaxf(mx, __shfl_xor_sync(0xffffffffu, mx, 2));
-            float mnew = fmaxf(mrow[hr], mx);
-            float muse = mnew == -INFINITY ? 0.f : mnew;
-            alpha[hr] = exp2f(mrow[hr] - muse);
-            mrow[hr] = mnew;
-            float sum = 0.f;
-#pragma unroll
-            for (int j = 0; j < 8; j++)
-#pragma unroll
-                for (int e = 0; e < 2; e++) {
-                    float pv = exp2f(sc[j][2 * hr + e] - muse);
-                    sc[j][2 * hr + e] = pv;
-                    sum += pv;
-                }
-            lrow[hr] = lrow[hr] * alpha[hr] + sum;  // per-thread partial, reduced over the quad at the end
-        }
+        softmax_tile<8>(sc, p, s, cur.tile * FA_BK, qrow, mrow, lrow, alpha);
 #pragma unroll
         for (int j = 0; j < NDT; j++) {
             o[j][0] *= alpha[0]; o[j][1] *= alpha[0];
@@ -181,10 +136,7 @@ __device__ void flash_impl(const AttnParams& p) {
 #pragma unroll
         for (int kk = 0; kk < 4; kk++) {
             uint32_t a[4];
-            a[0] = pack2<T>(sc[2 * kk][0], sc[2 * kk][1]);
-            a[1] = pack2<T>(sc[2 * kk][2], sc[2 * kk][3]);
-            a[2] = pack2<T>(sc[2 * kk + 1][0], sc[2 * kk + 1][1]);
-            a[3] = pack2<T>(sc[2 * kk + 1][2], sc[2 * kk + 1][3]);
+            p_fragment<T>(sc, kk, a);
 #pragma unroll
             for (int dn = 0; dn < NDT; dn += 2) {
                 uint32_t r[4];
@@ -199,23 +151,7 @@ __device__ void flash_impl(const AttnParams& p) {
     }
     cp_async_wait<0>();
 
-#pragma unroll
-    for (int hr = 0; hr < 2; hr++) {
-        float l = lrow[hr];
-        l += __shfl_xor_sync(0xffffffffu, l, 1);
-        l += __shfl_xor_sync(0xffffffffu, l, 2);
-        int qi = q0 + warp * 16 + (lane >> 2) + hr * 8;
-        if (qi >= p.nq) continue;
-        float inv = l > 0.f ? 1.f / l : 0.f;
-        if (p.lse && (lane & 3) == 0)
-            p.lse[((long long)b * p.H + h) * p.nq + qi] = l > 0.f ? mrow[hr] + log2f(l) : -INFINITY;
-#pragma unroll
-        for (int j = 0; j < NDT; j++) {
-            int d = j * 8 + 2 * (lane & 3);
-            if (d < D) attn_store<T>(p, b, qi, h * D + d, o[j][2 * hr] * inv);
-            if (d + 1 < D) attn_store<T>(p, b, qi, h * D + d + 1, o[j][2 * hr + 1] * inv);
-        }
-    }
+    attn_finish<T, NDT>(p, b, h, q0 + warp * 16 + (lane >> 2), mrow, lrow, o);
 }
 
 #define FLASH(T, S, DP)                                                                                 \

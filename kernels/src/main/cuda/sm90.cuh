@@ -110,9 +110,14 @@ __device__ __forceinline__ void wgmma_commit() { asm volatile("wgmma.commit_grou
 template <int N> __device__ __forceinline__ void wgmma_wait() { asm volatile("wgmma.wait_group.sync.aligned %0;\n" ::"n"(N) : "memory"); }
 
 // Keeps the compiler from moving accumulator reads/writes across the asynchronous wgmma.
-__device__ __forceinline__ void acc_fence(float (&d)[64]) {
+template <int N> __device__ __forceinline__ void acc_fence(float (&d)[N]) {
 #pragma unroll
-    for (int i = 0; i < 64; i++) asm volatile("" : "+f"(d[i])::"memory");
+    for (int i = 0; i < N; i++) asm volatile("" : "+f"(d[i])::"memory");
+}
+
+// Named barrier `id` (1-15; 0 is __syncthreads) over `count` threads of the block (a multiple of 32).
+__device__ __forceinline__ void named_bar_sync(uint32_t id, uint32_t count) {
+    asm volatile("bar.sync %0, %1;\n" ::"r"(id), "r"(count) : "memory");
 }
 
 #define WG_ACC8(i) "+f"(d[i]), "+f"(d[i + 1]), "+f"(d[i + 2]), "+f"(d[i + 3]), "+f"(d[i + 4]), "+f"(d[i + 5]), "+f"(d[i + 6]), "+f"(d[i + 7])
@@ -136,6 +141,25 @@ template <> __device__ __forceinline__ void wgmma_m64n128k16<bf16>(float (&d)[64
                  "wgmma.mma_async.sync.aligned.m64n128k16.f32.bf16.bf16 " WG_REGS64 ", %64, %65, p, 1, 1, 0, 0;\n}\n"
                  : WG_ACC64 : "l"(da), "l"(db), "n"(1));
 }
+
+#define WG_ACC32 WG_ACC8(0), WG_ACC8(8), WG_ACC8(16), WG_ACC8(24)
+#define WG_REGS32                                                                                         \
+    "{%0, %1, %2, %3, %4, %5, %6, %7, %8, %9, %10, %11, %12, %13, %14, %15, "                           \
+    "%16, %17, %18, %19, %20, %21, %22, %23, %24, %25, %26, %27, %28, %29, %30, %31}"
+// d[64x64] += A[64x16] B[16x64], A from registers (the m64nNk16 A fragment: warp w holds rows
+// 16w.., as mma.m16n8k16's A), B from shared memory N-major (trans-b = 1: each k one 128-byte row of
+// 64 consecutive n, sw128_desc).
+template <typename T> __device__ __forceinline__ void wgmma_m64n64k16_rs_tn(float (&d)[32], const uint32_t (&a)[4], uint64_t db);
+template <> __device__ __forceinline__ void wgmma_m64n64k16_rs_tn<f16>(float (&d)[32], const uint32_t (&a)[4], uint64_t db) {
+    asm volatile("{\n.reg .pred p;\nsetp.ne.b32 p, %37, 0;\n"
+                 "wgmma.mma_async.sync.aligned.m64n64k16.f32.f16.f16 " WG_REGS32 ", {%32, %33, %34, %35}, %36, p, 1, 1, 1;\n}\n"
+                 : WG_ACC32 : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "l"(db), "n"(1));
+}
+template <> __device__ __forceinline__ void wgmma_m64n64k16_rs_tn<bf16>(float (&d)[32], const uint32_t (&a)[4], uint64_t db) {
+    asm volatile("{\n.reg .pred p;\nsetp.ne.b32 p, %37, 0;\n"
+                 "wgmma.mma_async.sync.aligned.m64n64k16.f32.bf16.bf16 " WG_REGS32 ", {%32, %33, %34, %35}, %36, p, 1, 1, 1;\n}\n"
+                 : WG_ACC32 : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "l"(db), "n"(1));
+}
 #endif  // !D4J_HOST_EMU
 
 // Spins until the phase with the given parity has completed. A fresh barrier is in phase 0, so
@@ -152,11 +176,13 @@ __device__ __forceinline__ void mbar_wait(uint32_t bar, uint32_t parity) {
     }
 }
 
-// Shared-memory matrix descriptor of a K-major tile whose 128-byte rows were written with the
-// 128B swizzle: start address >> 4 in bits 0-13, leading byte offset (unused by swizzled K-major
-// layouts, 1) in 16-29, stride byte offset 1024 >> 4 (from one 8-row swizzle atom to the next) in
-// 32-45, base offset 0 (the ring is 1024-byte aligned) in 49-51, layout 1 = 128B swizzle in 62-63.
-__device__ __forceinline__ uint64_t sw128_kmajor_desc(uint32_t saddr) {
+// Shared-memory matrix descriptor of a tile whose 128-byte rows were written with the 128B swizzle
+// (a TMA box of 64 16-bit columns): start address >> 4 in bits 0-13, leading byte offset 1 in 16-29,
+// stride byte offset 1024 >> 4 (from one 8-row swizzle atom to the next) in 32-45, base offset 0
+// (tiles are 1024-byte aligned) in 49-51, layout 1 = 128B swizzle in 62-63. The same bits describe
+// both readings of such a tile: K-major (rows are M or N, trans 0; the LBO is unused) and N-major
+// (rows are K, each 64 consecutive n, trans-b 1; the LBO would step to the next 64 n, unused for N <= 64).
+__device__ __forceinline__ uint64_t sw128_desc(uint32_t saddr) {
     return (uint64_t)((saddr & 0x3FFFF) >> 4) | (1ull << 16) | ((uint64_t)(1024 >> 4) << 32) | (1ull << 62);
 }
 
@@ -223,7 +249,7 @@ __device__ __forceinline__ void wgmma_block(Producer& producer, const WgmmaEpilo
         mbar_wait(sm90_smem(&full[s]), (i / WG_STAGES) & 1);
         if (Producer::GENERIC_A) fence_proxy_async();
         const uint32_t a = ring + s * WG_STAGE_BYTES;
-        const uint64_t da = sw128_kmajor_desc(a + g * 64 * (WG_BK * 2)), db = sw128_kmajor_desc(a + WG_A_BYTES);
+        const uint64_t da = sw128_desc(a + g * 64 * (WG_BK * 2)), db = sw128_desc(a + WG_A_BYTES);
         wgmma_fence();
 #pragma unroll
         for (int kk = 0; kk < WG_BK / 16; kk++)  // 16 elements = 32 bytes further along the swizzled row: +2 in the address field

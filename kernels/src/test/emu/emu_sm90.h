@@ -22,6 +22,7 @@
 #pragma once
 #include <cuda.h>  // the stand-in of src/test/emu: CUtensorMap
 #include <deque>
+#include <map>
 #include <memory>
 
 #define __grid_constant__
@@ -249,13 +250,16 @@ inline void tma_load(uint32_t dst, const CUtensorMap* map, const int (&c)[3], ui
 
 // ------------------------------------------------------------------------------ wgmma
 // Shared-memory matrix descriptor (PTX "Matrix Descriptor Format"): bits 0-13 start address >> 4,
-// 16-29 leading dimension byte offset >> 4 (unused by swizzled K-major layouts), 32-45 stride
-// dimension byte offset >> 4, 49-51 base offset, 62-63 swizzle mode (1 = 128-byte).
-// K-major with the 128-byte swizzle (canonical layout ((8,m),(T,2k)):((8T,SBO),(1,T)), T = 16
-// bytes): element (row, k) of 16 bits is at start + (row / 8) * SBO + (row % 8) * 128 + 2k before
-// the swizzle, which then applies to that address.
+// 16-29 leading dimension byte offset >> 4, 32-45 stride dimension byte offset >> 4, 49-51 base
+// offset, 62-63 swizzle mode (1 = 128-byte). With the 128-byte swizzle (T = 8 elements of 16 bits):
+// - K-major (canonical layout ((8,m),(T,2k)):((8T,SBO),(1,T))): element (row, k) is at
+//   start + (row / 8) * SBO + (row % 8) * 128 + 2k; the LBO is unused.
+// - MN-major, trans = 1 (((T,8,m),(8,k)):((1,T,LBO),(8T,SBO))): element (n, k) is at
+//   start + (k / 8) * SBO + (k % 8) * 128 + (n / 64) * LBO + 2 (n % 64): each k is one 128-byte row
+//   of 64 consecutive n, SBO steps 8 k-rows, LBO the next 64 n.
+// The swizzle then applies to that address.
 struct Desc {
-    uint32_t start, sbo;
+    uint32_t start, lbo, sbo;
 };
 // PTX: the base offset is 0 when the swizzle pattern starts on a 1024-byte boundary, else
 // (pattern start >> 7) & 7. The emulator takes the pattern to start at the 128-byte row of the
@@ -264,24 +268,31 @@ struct Desc {
 inline Desc decode(uint64_t d) {
     if ((d >> 62) != 1) trap("emu_sm90: only 128-byte swizzled wgmma operands are emulated");
     if (((d >> 49) & 7) != 0) trap("emu_sm90: a non-zero matrix base offset is not emulated");
-    Desc r{uint32_t(d & 0x3FFF) << 4, uint32_t((d >> 32) & 0x3FFF) << 4};
+    Desc r{uint32_t(d & 0x3FFF) << 4, uint32_t((d >> 16) & 0x3FFF) << 4, uint32_t((d >> 32) & 0x3FFF) << 4};
     if ((r.start >> 7) & 7) trap("emu_sm90: wgmma operand does not start on a 1024-byte swizzle atom but its base offset is 0");
     return r;
 }
-inline uint16_t element(const Desc& d, int row, int k) {
+inline uint32_t element_address(const Desc& d, bool mnMajor, int row, int k) {
+    return swizzle128(mnMajor ? d.start + uint32_t(k / 8) * d.sbo + uint32_t(k % 8) * 128 + uint32_t(row / 64) * d.lbo + 2 * uint32_t(row % 64)
+                              : d.start + uint32_t(row / 8) * d.sbo + uint32_t(row % 8) * 128 + 2 * uint32_t(k));
+}
+inline uint16_t element(const Desc& d, bool mnMajor, int row, int k) {
     uint16_t v;
-    std::memcpy(&v, host(swizzle128(d.start + uint32_t(row / 8) * d.sbo + uint32_t(row % 8) * 128 + 2 * k), 2), 2);
+    std::memcpy(&v, host(element_address(d, mnMajor, row, k), 2), 2);
     return v;
 }
 
-// One wgmma.mma_async.m64n128k16 of a warpgroup, shared by its 128 threads.
+// One wgmma.mma_async.m64nNk16 of a warpgroup (N = 64 or 128), shared by its 128 threads. A comes
+// from shared memory (K-major) or, with aRegs, from the threads' registers; B from shared memory,
+// K-major or (transB) N-major.
 struct Op {
     uint64_t da, db;
-    bool bf16;
+    bool bf16, aRegs, transB;
+    int n;
     size_t seq;
     int issued = 0, retired = 0;
     bool computed = false;
-    uint16_t a[64][16], b[128][16];  // operands as read at issue
+    uint16_t a[64][16], b[128][16];  // operands as read at issue (b[n][k])
     double p[64][128];               // A B^T, computed once, at the first retirement
 };
 struct Issued {
@@ -297,22 +308,36 @@ struct ThreadState {
 inline std::vector<ThreadState> threads;
 inline std::vector<std::vector<std::shared_ptr<Op>>> warpgroups;  // ops of each warpgroup in issue order
 
-// Every 16-byte chunk of the op's operands must be visible to the async proxy of this thread.
+// Every 16-byte chunk of the op's shared-memory operands must be visible to the async proxy of this thread.
 inline void require_operands_fenced(const Op& op) {
-    Desc A = decode(op.da), B = decode(op.db);
-    for (const auto& [d, rows] : {std::pair{A, 64}, std::pair{B, 128}})
-        for (int r = 0; r < rows; r++) for (int k = 0; k < 16; k += 8)
-            require_fenced(swizzle128(d.start + uint32_t(r / 8) * d.sbo + uint32_t(r % 8) * 128 + 2 * k));
+    const Desc B = decode(op.db);
+    // One element per 16-byte chunk: 8 consecutive k of a row (K-major) or 8 consecutive n of a k (N-major).
+    for (int r = 0; r < op.n; r += op.transB ? 8 : 1) for (int k = 0; k < 16; k += op.transB ? 1 : 8)
+        require_fenced(element_address(B, op.transB, r, k));
+    if (op.aRegs) return;
+    const Desc A = decode(op.da);
+    for (int r = 0; r < 64; r++) for (int k = 0; k < 16; k += 8) require_fenced(element_address(A, false, r, k));
 }
 
 inline void gather(const Op& op, uint16_t (&a)[64][16], uint16_t (&b)[128][16]) {
-    Desc A = decode(op.da), B = decode(op.db);
-    for (int r = 0; r < 64; r++) for (int k = 0; k < 16; k++) a[r][k] = element(A, r, k);
-    for (int r = 0; r < 128; r++) for (int k = 0; k < 16; k++) b[r][k] = element(B, r, k);
+    const Desc B = decode(op.db);
+    for (int r = 0; r < op.n; r++) for (int k = 0; k < 16; k++) b[r][k] = element(B, op.transB, r, k);
+    if (op.aRegs) return;
+    const Desc A = decode(op.da);
+    for (int r = 0; r < 64; r++) for (int k = 0; k < 16; k++) a[r][k] = element(A, false, r, k);
+}
+
+// A-operand fragment of m64nNk16 in registers (PTX figure "WGMMA .m64nNk16 register fragment layout
+// for matrix A"): warp w holds rows 16w..16w+15; lane l (g = l / 4, t = l % 4) holds in register i
+// the pair of columns 2t + 8 (i / 2), +1 of row g + 8 (i % 2), low half first.
+inline void take_registers(Op& op, const uint32_t (&regs)[4]) {
+    const unsigned w = (threadIdx.x % 128) / 32, lane = threadIdx.x % 32, g = lane / 4, t = lane % 4;
+    for (int i = 0; i < 4; i++) for (int v = 0; v < 2; v++)
+        op.a[16 * w + g + 8 * (i % 2)][2 * t + 8 * (i / 2) + v] = uint16_t(regs[i] >> (16 * v));
 }
 
 template <typename T>
-inline void mma_async(float (&d)[64], uint64_t da, uint64_t db) {
+inline void mma_async(float* d, int n, uint64_t da, const uint32_t (*aRegs)[4], uint64_t db, bool transB) {
     const unsigned wg = threadIdx.x / 128;
     if ((wg + 1) * 128 > blockDim.x) trap("emu_sm90: wgmma.mma_async outside a complete warpgroup of 128 threads");
     ThreadState& ts = threads[threadIdx.x];
@@ -322,14 +347,17 @@ inline void mma_async(float (&d)[64], uint64_t da, uint64_t db) {
     const bool bf = std::is_same_v<T, bf16>;
     if (ts.next == ops.size()) {
         auto op = std::make_shared<Op>();
-        op->da = da, op->db = db, op->bf16 = bf, op->seq = ops.size();
+        op->da = aRegs ? 0 : da, op->db = db, op->bf16 = bf, op->aRegs = aRegs != nullptr, op->transB = transB, op->n = n;
+        op->seq = ops.size();
         gather(*op, op->a, op->b);
         ops.push_back(op);
     }
     std::shared_ptr<Op> op = ops[ts.next++];
     require_operands_fenced(*op);
     // .aligned: every thread of the warpgroup executes the same instruction with the same operands.
-    if (op->da != da || op->db != db || op->bf16 != bf) trap("emu_sm90: threads of a warpgroup issued different wgmma.mma_async operands");
+    if (op->da != (aRegs ? 0 : da) || op->db != db || op->bf16 != bf || op->aRegs != (aRegs != nullptr) || op->transB != transB || op->n != n)
+        trap("emu_sm90: threads of a warpgroup issued different wgmma.mma_async operands");
+    if (aRegs) take_registers(*op, *aRegs);  // read at issue: the thread may not change them before the op retires
     op->issued++;
     progress++;
     ts.open.push_back(Issued{op, d});
@@ -337,12 +365,12 @@ inline void mma_async(float (&d)[64], uint64_t da, uint64_t db) {
 
 template <typename T> inline float widen(uint16_t bits) { return widen16<T>(bits); }
 
-// The operands must read the same from issue to the last thread's retirement (the end of the
-// warpgroup's MMA): a stage refilled while the MMA was in flight is a failure.
+// The shared-memory operands must read the same from issue to the last thread's retirement (the
+// end of the warpgroup's MMA): a stage refilled while the MMA was in flight is a failure.
 inline void check_unchanged(const Op& op) {
     uint16_t a[64][16], b[128][16];
     gather(op, a, b);
-    if (std::memcmp(a, op.a, sizeof a) || std::memcmp(b, op.b, sizeof b))
+    if ((!op.aRegs && std::memcmp(a, op.a, sizeof a)) || std::memcmp(b, op.b, sizeof(b[0]) * op.n))
         trap("emu_sm90: a wgmma.mma_async operand in shared memory changed while the MMA was in flight");
 }
 inline void compute(Op& op) {
@@ -351,8 +379,8 @@ inline void compute(Op& op) {
     const auto& b = op.b;
     float A[64][16], B[128][16];
     for (int r = 0; r < 64; r++) for (int k = 0; k < 16; k++) A[r][k] = op.bf16 ? widen<bf16>(a[r][k]) : widen<f16>(a[r][k]);
-    for (int r = 0; r < 128; r++) for (int k = 0; k < 16; k++) B[r][k] = op.bf16 ? widen<bf16>(b[r][k]) : widen<f16>(b[r][k]);
-    for (int m = 0; m < 64; m++) for (int n = 0; n < 128; n++) {
+    for (int r = 0; r < op.n; r++) for (int k = 0; k < 16; k++) B[r][k] = op.bf16 ? widen<bf16>(b[r][k]) : widen<f16>(b[r][k]);
+    for (int m = 0; m < 64; m++) for (int n = 0; n < op.n; n++) {
         double s = 0;  // products of 16-bit values are exact; the sum is rounded once, when added to D
         for (int k = 0; k < 16; k++) s += double(A[m][k]) * B[n][k];
         op.p[m][n] = s;
@@ -369,7 +397,7 @@ inline void retire(const Issued& is) {
     while (op.issued < 128) yield();  // the warpgroup's MMA starts once all its threads issued it
     if (!op.computed) compute(op);
     const unsigned w = (threadIdx.x % 128) / 32, lane = threadIdx.x % 32, g = lane / 4, t = lane % 4;
-    for (int j = 0; j < 16; j++) for (int h = 0; h < 2; h++) for (int v = 0; v < 2; v++) {
+    for (int j = 0; j < op.n / 8; j++) for (int h = 0; h < 2; h++) for (int v = 0; v < 2; v++) {
         float& x = is.d[4 * j + 2 * h + v];
         x = float(double(x) + op.p[16 * w + g + 8 * h][8 * j + 2 * t + v]);
     }
@@ -380,6 +408,17 @@ inline void retire(const Issued& is) {
     progress++;
 }
 
+// Named barriers (bar.sync id, count): `count` threads of the block, per id.
+inline std::map<uint32_t, Barrier> named_barriers;
+inline void named_barrier(uint32_t id, uint32_t count) {
+    if (id == 0 || id > 15) trap("emu_sm90: named barrier id outside 1..15 (0 is __syncthreads)");
+    if (count == 0 || count % 32 || count > blockDim.x) trap("emu_sm90: bar.sync thread count not a multiple of 32 within the block");
+    Barrier& b = named_barriers[id];
+    if (b.arrived == 0) b.expected = int(count);
+    else if (b.expected != int(count)) trap("emu_sm90: threads of one named barrier gave different counts");
+    b.arrive_and_wait();
+}
+
 inline void reset_block() {
     threads.assign(blockDim.x, ThreadState{});
     warpgroups.assign((blockDim.x + 127) / 128, {});
@@ -388,6 +427,7 @@ inline void reset_block() {
     cp_open.assign(blockDim.x, {});
     proxy_fenced.assign(blockDim.x, 0);
     generic_written.clear();
+    named_barriers.clear();
 }
 inline const bool registered = (block_start_hooks.push_back(&reset_block), true);
 }  // namespace emu::sm90
@@ -451,7 +491,11 @@ template <int N> __device__ __forceinline__ void wgmma_wait() {
         ts.groups.pop_front();
     }
 }
-__device__ __forceinline__ void acc_fence(float (&)[64]) {}
+template <int N> __device__ __forceinline__ void acc_fence(float (&)[N]) {}
 template <typename T> __device__ __forceinline__ void wgmma_m64n128k16(float (&d)[64], uint64_t da, uint64_t db) {
-    emu::sm90::mma_async<T>(d, da, db);
+    emu::sm90::mma_async<T>(d, 128, da, nullptr, db, false);
 }
+template <typename T> __device__ __forceinline__ void wgmma_m64n64k16_rs_tn(float (&d)[32], const uint32_t (&a)[4], uint64_t db) {
+    emu::sm90::mma_async<T>(d, 64, 0, &a, db, true);
+}
+__device__ __forceinline__ void named_bar_sync(uint32_t id, uint32_t count) { emu::sm90::named_barrier(id, count); }

@@ -24,8 +24,17 @@ final class CudaAttention {
     private static final double LOG2E = 1.4426950408889634;
 
     private final CudaBackend be;
+    private final CudaWgmmaAttention hopper;
 
-    CudaAttention(CudaBackend be) { this.be = be; }
+    CudaAttention(CudaBackend be) {
+        this.be = be;
+        this.hopper = new CudaWgmmaAttention(be);
+    }
+
+    /** One launch of the chosen kernel for the segments {@code which} (slot i holds segment which[i]). */
+    private interface Launch {
+        void run(String op, byte[] params, int[] which);
+    }
 
     /** Per-call device tensors to close at the end. */
     private static final class Owned implements AutoCloseable {
@@ -71,6 +80,9 @@ final class CudaAttention {
             String sfx = CudaTypes.suffix(t);
             CudaContext.Kernel kern = flash ? be.k.get("attention", "flash_" + sfx + "_d" + dp) : be.k.get("attention", "attn_simt_" + sfx);
             int gx = flash ? (nq + 63) / 64 : (nq + 3) / 4, smem = flash ? flashSmem : 0;
+            Launch launch = hopper.enabled() && hopper.refusal(t, D, q, ks, vs) == null
+                    ? (op, p, which) -> hopper.launch(op, t, p, q, ks, vs, which, B, H, nq)
+                    : (op, p, which) -> be.ctx.launch(op, kern, gx, H, B, 128, smem, p);
 
             Tensor out = be.alloc("attention", t, B, nq, HD);
             Tensor lse = cap >= 0 ? own.add(be.alloc("attention", DType.F32, B, H, nq)) : null;
@@ -81,7 +93,7 @@ final class CudaAttention {
                 int[] all = new int[segs.size()];
                 for (int j = 0; j < all.length; j++) all[j] = j;
                 byte[] p = params(q, out, lse, adain, B, H, D, nq, call.causal(), false, all, segs, ks, vs, rows, null, scale);
-                be.ctx.launch("attention", kern, gx, H, B, 128, smem, p);
+                launch.run("attention", p, all);
                 mapParams = p;
                 mapSlot = cap;
             } else {
@@ -101,7 +113,7 @@ final class CudaAttention {
                     Tensor[] ad = j == 0 ? adain : new Tensor[]{adain[0], adain[1], null, null, null, null};
                     byte[] p = params(q, acc, j == cap ? lse : null, ad, B, H, D, nq,
                             call.causal(), true, new int[]{j}, segs, ks, vs, rows, w[j], scale);
-                    be.ctx.launch("attention (stratified segment " + j + ")", kern, gx, H, B, 128, smem, p);
+                    launch.run("attention (stratified segment " + j + ")", p, new int[]{j});
                     if (j == cap) mapParams = p;
                 }
                 mapSlot = 0;

@@ -145,10 +145,13 @@ public final class CudaBackend implements Backend {
 
     boolean usesCublas() { return gemm == GemmImplementation.CUBLAS; }
 
-    /** Routes eligible F16/BF16 GEMMs through the opt-in Hopper (TMA + wgmma) kernel; see {@link CudaWgmmaGemm}. */
+    /**
+     * Routes eligible F16/BF16 GEMMs, convs, FF1 + GEGLU and head-dim-64 attention through the opt-in
+     * Hopper (TMA + wgmma) kernels; see {@link CudaWgmmaGemm} and {@link CudaWgmmaAttention}.
+     */
     public void useWgmmaGemm(boolean on) { linalg.wgmma.enable(on); }
 
-    /** True while eligible GEMMs and convs take the Hopper kernels. */
+    /** True while eligible GEMMs, convs and attention calls take the Hopper kernels. */
     public boolean usesWgmmaGemm() { return linalg.wgmma.enabled(); }
 
     /** Launches of the Hopper wgmma kernels so far in this process (whether an op took that path). */

@@ -56,7 +56,9 @@ final class CudaKernels {
         }
         Set<String> sm90 = set(m, "gemm_sm90");
         Set<String> cv90 = set(m, "conv_sm90");
+        Set<String> at90 = set(m, "attention_sm90");
         for (String s : HALVES) {
+            at90.add("flash_wgmma_" + s + "_d64");
             sm90.add("gemm_wgmma_" + s + "_nt");
             sm90.add("gemm_wgmma_" + s + "_nt_split");
             sm90.add("gemm_wgmma_" + s + "_nt_geglu");

@@ -37,8 +37,14 @@ final class CudaWgmmaGemm {
         this.enabled = hopper && "wgmma".equalsIgnoreCase(System.getProperty("d4j.cuda.gemm"));
     }
 
-    /** Kernel launches so far in this process (tests check that the dispatch took this path). */
+    /** Kernel launches so far in this process, attention_sm90's included (tests check that the dispatch took this path). */
     static long launches() { return LAUNCHES.get(); }
+
+    /** Counts one launch of a Hopper kernel. */
+    static void counted() { LAUNCHES.incrementAndGet(); }
+
+    /** Whether the device is sm_90 (the Hopper kernels' only target). */
+    boolean hopper() { return hopper; }
 
     /** Whether matmul/linear route eligible GEMMs here. */
     boolean enabled() { return enabled; }
@@ -61,7 +67,8 @@ final class CudaWgmmaGemm {
                     + " is sm_" + be.ctx.ccMajor + be.ctx.ccMinor, null);
     }
 
-    private HopperDriver driver() {
+    /** The tensor-map encoder (bound on first use). */
+    HopperDriver driver() {
         HopperDriver d = driver;
         if (d != null) return d;
         synchronized (this) {
@@ -114,7 +121,7 @@ final class CudaWgmmaGemm {
                 be.linalg.reduceSplits(op, t, reduceArgs, sk, nb, M, N);
             }
         }
-        LAUNCHES.incrementAndGet();
+        counted();
     }
 
     /**

@@ -12,14 +12,11 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
 
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.util.Random;
 import java.util.function.BiFunction;
 
 import static dev.diffuse4j.runtime.cuda.CudaTestSupport.*;
 import static org.junit.jupiter.api.Assertions.*;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 /**
  * The Hopper GEMM (gemm_sm90.cu, TMA + wgmma) and conv (conv_sm90.cu, the same block with a
@@ -27,17 +24,11 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
  * dispatch: sizes that leave partial tiles in M, N and K (K a multiple of 8 but not of 64),
  * batches, a broadcast operand, a padded row stride, bias of another dtype, the beta * R residual,
  * convs with padding, stride 2 and one-sided padding, 1x1, a fused residual, linear + GEGLU, split-K
- * on and off, outputs poisoned with NaN. On a GPU it runs on the shared backend and is
- * skipped, with the reason, without one or on one other than sm_90. In the cuda-emulated execution
- * (-Dd4j.cuda.emulator) it runs on a private backend of the host emulator opened as sm_90 (the
- * shared emulated backend stays sm_80 for the other tests): the kernel, its tensor maps (encoded by
- * the emulator's cuTensorMapEncodeTiled) and the Java side of the launch are all checked there.
+ * on and off, outputs poisoned with NaN. Runs on {@link HopperTestSupport#backendOrSkip()}: an
+ * sm_90 GPU, or the host emulator opened as sm_90 in the cuda-emulated execution (the kernel, its
+ * tensor maps and the Java side of the launch are all checked there); skipped with the reason elsewhere.
  */
 class CudaWgmmaGemmTest {
-    private static final long EMULATED_MEMORY = 512L << 20;
-    /** The sm_90 host-emulator backend of this class, opened on first use. */
-    private static CudaBackend emulatedHopper;
-
     private final long seed = System.nanoTime();
     private final Random rnd = new Random(seed);
     private CudaBackend cuda;
@@ -45,26 +36,8 @@ class CudaWgmmaGemmTest {
 
     @BeforeEach
     void open() {
-        String lib = System.getProperty(CudaDriver.EMULATOR_PROPERTY);
-        if (lib != null && !lib.isBlank()) {
-            cuda = emulatedHopper(lib);
-            assertEquals(9, cuda.ctx.ccMajor);
-        } else {
-            cuda = backendOrSkip();
-            assumeTrue(cuda.ctx.ccMajor == 9 && cuda.ctx.ccMinor == 0,
-                    "skipped: the wgmma/TMA kernels need an sm_90 GPU, " + cuda.describe() + " is not one");
-        }
+        cuda = HopperTestSupport.backendOrSkip();
         wgmma = new CudaWgmmaGemm(cuda);
-    }
-
-    private static synchronized CudaBackend emulatedHopper(String lib) {
-        assumeTrue(Files.isRegularFile(Path.of(lib)), "skipped: host emulator library not built (" + lib + ")");
-        if (emulatedHopper == null) {
-            emulatedHopper = new CudaBackend(Device.cuda(),
-                    CudaContext.open(EmulatedApi.open(lib, EMULATED_MEMORY, EmulatedApi.H100_SMEM_OPTIN, 9, 0), 0));
-            emulatedHopper.ctx.syncEachLaunch = true;
-        }
-        return emulatedHopper;
     }
 
     /** Row-major [rows, ld] values (rounded to t), of which the first k columns are the matrix. */
@@ -271,19 +244,8 @@ class CudaWgmmaGemmTest {
         assertTrue(e.getMessage().contains("linear") && e.getMessage().contains("9x11x13"), e.getMessage());
     }
 
-    /** CPU result vs the CUDA backend's; {@code viaWgmma}: whether the GPU call must have launched the Hopper kernel. */
     private void parity(String what, DType dt, boolean viaWgmma, BiFunction<Backend, Tensor[], Tensor> op, Tensor... in) {
-        try (Scope s = Scope.open()) {
-            Tensor[] gin = new Tensor[in.length];
-            for (int i = 0; i < in.length; i++) gin[i] = in[i] == null ? null : cuda.copyFrom(in[i]);
-            Tensor ref = op.apply(Backends.cpu(), in);
-            poison(cuda, dt, ref.shape());
-            long before = CudaWgmmaGemm.launches();
-            Tensor got = op.apply(cuda, gin);
-            assertEquals(viaWgmma, CudaWgmmaGemm.launches() > before, what + ": " + (viaWgmma ? "expected" : "did not expect") + " the wgmma kernel");
-            double err = relL2(ref.toFloatArray(), cuda.toCpu(got).toFloatArray());
-            assertTrue(err <= tolerance(dt), what + " " + dt + ": relative L2 error " + err + " exceeds " + tolerance(dt) + " (seed " + seed + ")");
-        }
+        HopperTestSupport.parity(cuda, what + " (seed " + seed + ")", dt, viaWgmma, op, in);
     }
 
     @ParameterizedTest

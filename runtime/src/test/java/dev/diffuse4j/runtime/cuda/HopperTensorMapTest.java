@@ -74,6 +74,11 @@ class HopperTensorMapTest {
         assertEquals(99328, CudaWgmmaGemm.SMEM_BYTES);
         // Two blocks per SM (launch bounds 288, 2): H100 has 228 KiB of shared memory per SM, 1 KiB of it reserved per block.
         assertTrue(2 * (CudaWgmmaGemm.SMEM_BYTES + 64 + 1024) <= 228 * 1024, "two blocks fit one SM");
+        // attention_sm90.cu: static_assert(FLASH_WGMMA_SMEM_BYTES == 82944): a Q box and 2 stages of a K and a V box (128x64 each), + 1 KiB.
+        TensorMapSpec kv = TensorMapSpec.kMajor("t", DType.BF16, BASE, 1000, 640, 640, 2, 640_000, CudaWgmmaAttention.BLOCK_KEYS,
+                CudaWgmmaAttention.HEAD_DIM);
+        assertEquals(82944, kv.boxBytes() + 2 * 2 * kv.boxBytes() + 1024);
+        assertEquals(82944, CudaWgmmaAttention.SMEM_BYTES);
     }
 
     @Test
