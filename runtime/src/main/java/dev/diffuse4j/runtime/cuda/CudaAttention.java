@@ -80,8 +80,10 @@ final class CudaAttention {
             String sfx = CudaTypes.suffix(t);
             CudaContext.Kernel kern = flash ? be.k.get("attention", "flash_" + sfx + "_d" + dp) : be.k.get("attention", "attn_simt_" + sfx);
             int gx = flash ? (nq + 63) / 64 : (nq + 3) / 4, smem = flash ? flashSmem : 0;
-            Launch launch = hopper.enabled() && hopper.refusal(t, D, q, ks, vs) == null
-                    ? (op, p, which) -> hopper.launch(op, t, p, q, ks, vs, which, B, H, nq)
+            CudaWgmmaAttention.Maps tmaps = hopper.enabled() && hopper.refusal(t, D, q, ks, vs) == null
+                    ? hopper.encode("attention", t, q, ks, vs) : null;
+            Launch launch = tmaps != null
+                    ? (op, p, which) -> hopper.launch(op, t, p, tmaps, which, B, H, nq)
                     : (op, p, which) -> be.ctx.launch(op, kern, gx, H, B, 128, smem, p);
 
             Tensor out = be.alloc("attention", t, B, nq, HD);

@@ -57,19 +57,31 @@ final class CudaWgmmaAttention {
         return TensorMapSpec.kMajor(op, t, address(x), x.dim(1), x.dim(2), x.stride(1), x.dim(0), x.stride(0), BLOCK_KEYS, HEAD_DIM);
     }
 
+    /** The tensor maps of one attention call: Q's, and each segment's K and V (128 bytes each). */
+    record Maps(byte[] q, byte[][] k, byte[][] v) {}
+
+    /** Encodes the call's tensor maps once (a stratified call launches once per segment with them). */
+    Maps encode(String op, DType t, Tensor q, Tensor[] ks, Tensor[] vs) {
+        HopperDriver d = be.linalg.wgmma.driver();
+        be.ctx.makeCurrent();  // the encode call wants a context on this thread
+        byte[][] k = new byte[ks.length][], v = new byte[vs.length][];
+        for (int j = 0; j < ks.length; j++) {
+            k[j] = d.encode(op, spec(op, t, ks[j]), address(ks[j]));
+            v[j] = d.encode(op, spec(op, t, vs[j]), address(vs[j]));
+        }
+        return new Maps(d.encode(op, spec(op, t, q), address(q)), k, v);
+    }
+
     /**
      * One launch of flash_wgmma_&lt;t&gt;_d64 with {@code params} (CudaAttention.params), whose segment
      * slot i holds segment {@code which[i]}: grid (ceil(Nq / 128), H, B).
      */
-    void launch(String op, DType t, byte[] params, Tensor q, Tensor[] ks, Tensor[] vs, int[] which, int B, int H, int nq) {
-        HopperDriver d = be.linalg.wgmma.driver();
-        be.ctx.makeCurrent();  // the encode call wants a context on this thread
+    void launch(String op, DType t, byte[] params, Maps m, int[] which, int B, int H, int nq) {
         byte[] maps = new byte[(1 + 2 * CudaAttention.MAX_SEGMENTS) * MAP_BYTES];
-        put(maps, 0, d.encode(op, spec(op, t, q), address(q)));
+        put(maps, 0, m.q());
         for (int slot = 0; slot < which.length; slot++) {
-            Tensor k = ks[which[slot]], v = vs[which[slot]];
-            put(maps, 1 + slot, d.encode(op, spec(op, t, k), address(k)));
-            put(maps, 1 + CudaAttention.MAX_SEGMENTS + slot, d.encode(op, spec(op, t, v), address(v)));
+            put(maps, 1 + slot, m.k()[which[slot]]);
+            put(maps, 1 + CudaAttention.MAX_SEGMENTS + slot, m.v()[which[slot]]);
         }
         be.ctx.launch(op, be.k.get("attention_sm90", "flash_wgmma_" + CudaTypes.suffix(t) + "_d64"),
                 (nq + BLOCK_QUERIES - 1) / BLOCK_QUERIES, H, B, THREADS, SMEM_BYTES, maps, params);
